@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Operation latency without return probes.
+ *
+ * A uretprobe replaces the return address with a trampoline that has no
+ * unwind information, so a C++ exception thrown through the function kills
+ * the target (see docs/bpf.md). Instead, op_enter sits at the function's entry
+ * and op_exit on each of its return instructions and tail-call jumps. Both run
+ * where the stack pointer points at the return address, so (thread, sp) names
+ * one activation. Each thread keeps a stack of open frames; a frame found below
+ * a newer entry or exit on the same thread was unwound by an exception or
+ * longjmp and is counted, not timed.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "gridprobe.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct frame {
+	__u64 sp;
+	__u64 start_ns;
+	__u32 op;
+	__u32 pad;
+};
+
+struct thread_frames {
+	__u32 depth;
+	__u32 pad;
+	struct frame frames[GP_MAX_FRAMES];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_MAX_OPS);
+	__type(key, __u32);
+	__type(value, struct op_hist);
+} hists SEC(".maps");
+
+/* Sized by user space before load (--max-threads). LRU: threads that exit
+ * while a frame is open must not pin entries forever. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct thread_frames);
+} threads SEC(".maps");
+
+/* A zeroed value to insert new threads from (too big for the BPF stack). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct thread_frames);
+} zero_frames SEC(".maps");
+
+static __always_inline struct op_hist *hist_of(__u32 op)
+{
+	return bpf_map_lookup_elem(&hists, &op);
+}
+
+static __always_inline void count_unwound(__u32 op)
+{
+	struct op_hist *h = hist_of(op);
+
+	if (h)
+		h->unwound++;
+}
+
+static __always_inline void record(__u32 op, __u64 ns)
+{
+	struct op_hist *h = hist_of(op);
+	__u32 b;
+
+	if (!h)
+		return;
+	if (h->count == 0 || ns < h->min_ns)
+		h->min_ns = ns;
+	if (ns > h->max_ns)
+		h->max_ns = ns;
+	h->count++;
+	h->sum_ns += ns;
+	b = hist_bucket(ns);
+	if (b < HIST_BUCKETS)
+		h->buckets[b]++;
+}
+
+/* Drop frames at stack addresses below `sp` (or at it, when `inclusive`):
+ * their functions can no longer return, an exception or longjmp unwound them. */
+static __always_inline void pop_unwound(struct thread_frames *tf, __u64 sp, int inclusive)
+{
+	for (int i = 0; i < GP_MAX_FRAMES; i++) {
+		__u32 d = tf->depth;
+		struct frame *f;
+
+		if (d == 0 || d > GP_MAX_FRAMES)
+			break;
+		f = &tf->frames[(d - 1) & (GP_MAX_FRAMES - 1)];
+		if (f->sp > sp || (!inclusive && f->sp == sp))
+			break;
+		count_unwound(f->op);
+		tf->depth = d - 1;
+	}
+}
+
+SEC("uprobe")
+int BPF_KPROBE(op_enter)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 op = (__u32)bpf_get_attach_cookie(ctx);
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_frames *tf;
+	struct op_hist *h;
+	__u32 d;
+
+	tf = bpf_map_lookup_elem(&threads, &tid);
+	if (!tf) {
+		__u32 zero = 0;
+		struct thread_frames *init = bpf_map_lookup_elem(&zero_frames, &zero);
+
+		if (!init)
+			return 0;
+		bpf_map_update_elem(&threads, &tid, init, BPF_NOEXIST);
+		tf = bpf_map_lookup_elem(&threads, &tid);
+		if (!tf)
+			goto untracked;
+	}
+	/* A new call at the same sp as an open frame means that frame is gone. */
+	pop_unwound(tf, sp, 1);
+	d = tf->depth;
+	if (d >= GP_MAX_FRAMES)
+		goto untracked;
+	tf->frames[d & (GP_MAX_FRAMES - 1)].sp = sp;
+	tf->frames[d & (GP_MAX_FRAMES - 1)].start_ns = now;
+	tf->frames[d & (GP_MAX_FRAMES - 1)].op = op;
+	tf->depth = d + 1;
+	return 0;
+
+untracked:
+	h = hist_of(op);
+	if (h)
+		h->untracked++;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(op_exit)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u64 sp = PT_REGS_SP(ctx);
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct thread_frames *tf;
+	struct frame *f;
+	__u32 d;
+
+	tf = bpf_map_lookup_elem(&threads, &tid);
+	if (!tf)
+		return 0;
+	pop_unwound(tf, sp, 0);
+	d = tf->depth;
+	if (d == 0 || d > GP_MAX_FRAMES)
+		return 0;
+	f = &tf->frames[(d - 1) & (GP_MAX_FRAMES - 1)];
+	/* Above the frame's sp: a jump inside the function body (the probed jmp was
+	 * not a tail call), or a return of a call that began before attach. */
+	if (f->sp != sp)
+		return 0;
+	tf->depth = d - 1;
+	record(f->op, now - f->start_ns);
+	return 0;
+}

@@ -1,0 +1,156 @@
+#include "symbols/elf_file.h"
+
+#include <cxxabi.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <set>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "base/status.h"
+
+namespace gridprobe::symbols {
+namespace {
+
+Elf* AsElf(void* p) { return static_cast<Elf*>(p); }
+
+absl::Status ElfError(const std::string& path, absl::string_view what) {
+  return WithExitCode(
+      absl::InvalidArgumentError(absl::StrCat(path, ": ", what, ": ", elf_errmsg(-1))),
+      ExitCode::kBadInput);
+}
+
+}  // namespace
+
+std::string Demangle(const std::string& name) {
+  if (name.size() < 2 || name[0] != '_' || name[1] != 'Z') return name;
+  int status = 0;
+  char* out = abi::__cxa_demangle(name.c_str(), nullptr, nullptr, &status);
+  if (status != 0 || out == nullptr) return name;
+  std::string result(out);
+  std::free(out);
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<ElfFile>> ElfFile::Open(const std::string& path) {
+  if (elf_version(EV_CURRENT) == EV_NONE) {
+    return absl::InternalError("libelf is too old for this ELF version");
+  }
+  std::unique_ptr<ElfFile> file(new ElfFile());
+  file->path_ = path;
+  file->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (file->fd_ < 0) {
+    int err = errno;
+    return ErrnoError(err, absl::StrCat("open ", path),
+                      err == ENOENT ? ExitCode::kNotFound
+                      : err == EACCES ? ExitCode::kPermission
+                                      : ExitCode::kFailure);
+  }
+  file->elf_ = elf_begin(file->fd_, ELF_C_READ, nullptr);
+  if (file->elf_ == nullptr || elf_kind(AsElf(file->elf_)) != ELF_K_ELF) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(path, " is not an ELF file")),
+                        ExitCode::kBadInput);
+  }
+  GP_RETURN_IF_ERROR(file->Index());
+  return file;
+}
+
+ElfFile::~ElfFile() {
+  if (elf_ != nullptr) elf_end(AsElf(elf_));
+  if (fd_ >= 0) close(fd_);
+}
+
+absl::Status ElfFile::Index() {
+  Elf* elf = AsElf(elf_);
+  GElf_Ehdr ehdr;
+  if (gelf_getehdr(elf, &ehdr) == nullptr) return ElfError(path_, "read ELF header");
+  if (ehdr.e_machine != EM_X86_64) {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat(path_, " is not an x86-64 binary")),
+        ExitCode::kBadInput);
+  }
+  is_dyn_ = ehdr.e_type == ET_DYN;
+
+  size_t phnum = 0;
+  if (elf_getphdrnum(elf, &phnum) != 0) return ElfError(path_, "read program headers");
+  for (size_t i = 0; i < phnum; ++i) {
+    GElf_Phdr ph;
+    if (gelf_getphdr(elf, static_cast<int>(i), &ph) == nullptr) continue;
+    if (ph.p_type != PT_LOAD) continue;
+    segments_.push_back(LoadSegment{ph.p_vaddr, ph.p_memsz, ph.p_offset, ph.p_filesz,
+                                    (ph.p_flags & PF_X) != 0});
+  }
+
+  // .symtab first: it has the local symbols (and .cold parts); .dynsym adds
+  // what a stripped file still exports.
+  std::set<std::pair<std::string, uint64_t>> seen;
+  for (int pass = 0; pass < 2; ++pass) {
+    const Elf64_Word wanted = pass == 0 ? SHT_SYMTAB : SHT_DYNSYM;
+    Elf_Scn* scn = nullptr;
+    while ((scn = elf_nextscn(elf, scn)) != nullptr) {
+      GElf_Shdr sh;
+      if (gelf_getshdr(scn, &sh) == nullptr || sh.sh_type != wanted) continue;
+      if (wanted == SHT_SYMTAB) has_symtab_ = true;
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data == nullptr || sh.sh_entsize == 0) continue;
+      size_t count = sh.sh_size / sh.sh_entsize;
+      for (size_t i = 0; i < count; ++i) {
+        GElf_Sym sym;
+        if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_value == 0 ||
+            sym.st_shndx == SHN_UNDEF) {
+          continue;
+        }
+        const char* name = elf_strptr(elf, sh.sh_link, sym.st_name);
+        if (name == nullptr || *name == '\0') continue;
+        if (!seen.emplace(name, sym.st_value).second) continue;
+        int bind = GELF_ST_BIND(sym.st_info);
+        ElfSymbol s;
+        s.name = name;
+        s.demangled = Demangle(s.name);
+        s.vaddr = sym.st_value;
+        s.size = sym.st_size;
+        s.ifunc = type == STT_GNU_IFUNC;
+        s.global = bind == STB_GLOBAL || bind == STB_WEAK;
+        s.from_dynsym = wanted == SHT_DYNSYM;
+        functions_.push_back(std::move(s));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<uint64_t> ElfFile::FileOffset(uint64_t vaddr) const {
+  for (const LoadSegment& seg : segments_) {
+    if (vaddr >= seg.vaddr && vaddr < seg.vaddr + seg.filesz) {
+      return vaddr - seg.vaddr + seg.offset;
+    }
+  }
+  return WithExitCode(absl::NotFoundError(absl::StrFormat(
+                          "%s: address 0x%x is in no loadable segment", path_, vaddr)),
+                      ExitCode::kBadInput);
+}
+
+absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadAt(uint64_t vaddr, uint64_t size) const {
+  GP_ASSIGN_OR_RETURN(uint64_t offset, FileOffset(vaddr));
+  std::vector<uint8_t> bytes(size);
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = pread(fd_, bytes.data() + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, absl::StrCat("read ", path_), ExitCode::kFailure);
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  bytes.resize(done);
+  return bytes;
+}
+
+}  // namespace gridprobe::symbols

@@ -1,0 +1,73 @@
+// Symbols and layout of one ELF file, read with libelf.
+#ifndef GRIDPROBE_SYMBOLS_ELF_FILE_H_
+#define GRIDPROBE_SYMBOLS_ELF_FILE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace gridprobe::symbols {
+
+struct ElfSymbol {
+  std::string name;       // as stored (mangled for C++)
+  std::string demangled;  // equal to name when it is not a C++ name
+  uint64_t vaddr = 0;
+  uint64_t size = 0;
+  bool ifunc = false;     // STT_GNU_IFUNC: the address is the resolver's
+  bool global = false;    // STB_GLOBAL or STB_WEAK
+  bool from_dynsym = false;
+};
+
+struct LoadSegment {
+  uint64_t vaddr = 0;
+  uint64_t memsz = 0;
+  uint64_t offset = 0;
+  uint64_t filesz = 0;
+  bool executable = false;
+};
+
+class ElfFile {
+ public:
+  // Opens and indexes `path`. Errors name the path.
+  static absl::StatusOr<std::unique_ptr<ElfFile>> Open(const std::string& path);
+  ~ElfFile();
+  ElfFile(const ElfFile&) = delete;
+  ElfFile& operator=(const ElfFile&) = delete;
+
+  const std::string& path() const { return path_; }
+  // Function symbols (STT_FUNC and STT_GNU_IFUNC) with a non-zero address, from
+  // .symtab and .dynsym; a symbol present in both is listed once.
+  const std::vector<ElfSymbol>& functions() const { return functions_; }
+  bool has_symtab() const { return has_symtab_; }
+  bool is_shared_or_pie() const { return is_dyn_; }
+  const std::vector<LoadSegment>& segments() const { return segments_; }
+
+  // File offset of virtual address `vaddr`: what a uprobe is attached at.
+  // Uses the PT_LOAD segment that contains it, so unusual layouts (offset !=
+  // vaddr, prelinked bases) are handled.
+  absl::StatusOr<uint64_t> FileOffset(uint64_t vaddr) const;
+  // The bytes of [vaddr, vaddr+size) as the file holds them.
+  absl::StatusOr<std::vector<uint8_t>> ReadAt(uint64_t vaddr, uint64_t size) const;
+
+ private:
+  ElfFile() = default;
+  absl::Status Index();
+
+  std::string path_;
+  int fd_ = -1;
+  void* elf_ = nullptr;  // Elf*, kept opaque so libelf stays out of the header
+  bool has_symtab_ = false;
+  bool is_dyn_ = false;
+  std::vector<ElfSymbol> functions_;
+  std::vector<LoadSegment> segments_;
+};
+
+// Demangles an Itanium C++ name; returns `name` unchanged when it is not one.
+std::string Demangle(const std::string& name);
+
+}  // namespace gridprobe::symbols
+
+#endif  // GRIDPROBE_SYMBOLS_ELF_FILE_H_

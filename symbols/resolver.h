@@ -1,0 +1,60 @@
+// Operation -> probe sites: the first stage of the pipeline.
+#ifndef GRIDPROBE_SYMBOLS_RESOLVER_H_
+#define GRIDPROBE_SYMBOLS_RESOLVER_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "symbols/library_preset.h"
+#include "symbols/probe_sites.h"
+
+namespace gridprobe::symbols {
+
+struct ResolvedSite {
+  uint64_t vaddr = 0;
+  uint64_t file_offset = 0;  // what the uprobe is attached at
+  SiteKind kind = SiteKind::kEntry;
+  std::string insn;
+};
+
+struct ResolvedSymbol {
+  std::string mangled;
+  std::string demangled;
+  uint64_t vaddr = 0;
+  uint64_t size = 0;
+  ResolvedSite entry;
+  std::vector<ResolvedSite> exits;
+  uint64_t undecoded_bytes = 0;
+};
+
+struct ResolvedOperation {
+  std::string name;
+  std::string impact;
+  std::vector<std::string> patterns;
+  std::vector<ResolvedSymbol> symbols;
+};
+
+struct ResolvedModule {
+  std::string path;       // as the target names it ("/usr/lib/libgridkit.so.1")
+  std::string open_path;  // how gridprobe reaches it ("/proc/42/root/usr/lib/...")
+  bool has_symtab = false;
+  std::vector<ResolvedOperation> ops;
+};
+
+// Resolves every operation of `preset` in the ELF file at `open_path`.
+// A pattern that matches nothing is an error (kSymbolNotFound) naming the
+// operation, the pattern and near candidates.
+absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
+                                             const std::string& path,
+                                             const std::string& open_path);
+
+// Finds the preset's library among `pid`'s mappings and resolves it there.
+// kLibraryNotMapped when the process does not map it (yet).
+absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
+                                                const std::string& proc_root = "/proc");
+
+}  // namespace gridprobe::symbols
+
+#endif  // GRIDPROBE_SYMBOLS_RESOLVER_H_

@@ -1,0 +1,181 @@
+// gridprobe: profile a running program's library operations with uprobes.
+// main() only parses flags, runs one command and turns its status into one
+// line on stderr and an exit code (docs/exit-codes.md).
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+#include "base/status.h"
+#include "symbols/library_preset.h"
+#include "symbols/resolver.h"
+#include "userspace/agent.h"
+#include "userspace/preset_dirs.h"
+#include "userspace/probe_session.h"
+
+namespace gridprobe {
+namespace {
+
+absl::StatusOr<int> ParsePid(const std::string& text) {
+  int pid = 0;
+  if (!absl::SimpleAtoi(text, &pid) || pid <= 0) {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat("'", text, "' is not a process id")),
+        ExitCode::kUsage);
+  }
+  return pid;
+}
+
+absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& flag, const std::string& text,
+                                                 bool allow_zero) {
+  absl::Duration d;
+  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
+      (!allow_zero && d == absl::ZeroDuration())) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                            "--", flag, " '", text, "' is not a ",
+                            allow_zero ? "" : "positive ", "duration (examples: 500ms, 1s, 2m)")),
+                        ExitCode::kUsage);
+  }
+  return d;
+}
+
+std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
+  std::vector<OpIdentity> ids;
+  for (const symbols::ResolvedOperation& op : module.ops) {
+    ids.push_back({op.name, absl::StrJoin(op.patterns, ", "), module.path,
+                   ParseImpact(op.impact).value_or(Impact::kUserVisible)});
+  }
+  return ids;
+}
+
+struct AttachFlags {
+  std::string pid;
+  std::string preset = "gridkit";
+  std::string interval = "1s";
+  std::string duration = "0s";
+  std::string report_json;
+  uint32_t max_threads = 4096;
+  bool quiet = false;
+  bool verbose = false;
+};
+
+absl::Status Attach(const AttachFlags& f) {
+  GP_ASSIGN_OR_RETURN(int pid, ParsePid(f.pid));
+  AgentOptions options;
+  GP_ASSIGN_OR_RETURN(options.interval, ParseDurationFlag("interval", f.interval, false));
+  GP_ASSIGN_OR_RETURN(options.duration, ParseDurationFlag("duration", f.duration, true));
+  options.report_json = f.report_json;
+  options.live = !f.quiet;
+  GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
+                      symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module, symbols::ResolveInProcess(preset, pid));
+  ProbeSessionOptions session_options;
+  session_options.max_threads = f.max_threads;
+  session_options.verbose = f.verbose;
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(session_options));
+  TargetInfo target = ReadTargetInfo(pid);
+  GP_RETURN_IF_ERROR(session->Attach(pid, module));
+  std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
+               session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
+               module.path.c_str());
+  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, Identities(module), options, {}));
+  (void)reason;
+  return absl::OkStatus();
+}
+
+struct SymbolsFlags {
+  std::string target;
+  std::string preset = "gridkit";
+};
+
+absl::Status ExplainSymbols(const SymbolsFlags& f) {
+  GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
+                      symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+  symbols::ResolvedModule module;
+  int pid = 0;
+  if (absl::SimpleAtoi(f.target, &pid) && pid > 0) {
+    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInProcess(preset, pid));
+  } else {
+    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInFile(preset, f.target, f.target));
+  }
+  std::printf("module %s%s\n", module.path.c_str(),
+              module.has_symtab ? "" : "  (stripped: dynamic symbols only)");
+  for (const symbols::ResolvedOperation& op : module.ops) {
+    std::printf("%s (%s): %s\n", op.name.c_str(), op.impact.c_str(),
+                absl::StrJoin(op.patterns, ", ").c_str());
+    for (const symbols::ResolvedSymbol& s : op.symbols) {
+      std::printf("  %s\n    address 0x%lx size %lu\n", s.demangled.c_str(),
+                  static_cast<unsigned long>(s.vaddr), static_cast<unsigned long>(s.size));
+      std::printf("    entry  +0x%-5lx file offset 0x%lx  %s\n",
+                  static_cast<unsigned long>(s.entry.vaddr - s.vaddr),
+                  static_cast<unsigned long>(s.entry.file_offset), s.entry.insn.c_str());
+      for (const symbols::ResolvedSite& e : s.exits) {
+        std::printf("    %-6s +0x%-5lx file offset 0x%lx  %s\n",
+                    symbols::SiteKindName(e.kind) == std::string("return") ? "return" : "exit",
+                    static_cast<unsigned long>(e.vaddr - s.vaddr),
+                    static_cast<unsigned long>(e.file_offset), e.insn.c_str());
+      }
+      std::printf("    return mode: safe (probes on %zu exit instructions; an exception "
+                  "through the function cannot harm the target)\n",
+                  s.exits.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace gridprobe
+
+int main(int argc, char** argv) {
+  using gridprobe::ExitCode;
+  CLI::App app{"gridprobe: latency of a running program's library operations, via uprobes"};
+  app.require_subcommand(1);
+  absl::Status status;
+
+  gridprobe::AttachFlags attach;
+  CLI::App* attach_cmd = app.add_subcommand("attach", "Profile a running process");
+  attach_cmd->add_option("pid", attach.pid, "Process id of the target")->required();
+  attach_cmd->add_option("--preset", attach.preset, "Library preset name or file")
+      ->capture_default_str();
+  attach_cmd->add_option("--interval", attach.interval, "Table refresh interval")
+      ->capture_default_str();
+  attach_cmd->add_option("--duration", attach.duration,
+                         "Stop after this long (0: at Ctrl-C or when the target exits)")
+      ->capture_default_str();
+  attach_cmd->add_option("--report-json", attach.report_json, "Write the final report here");
+  attach_cmd->add_option("--max-threads", attach.max_threads,
+                         "Target threads tracked at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
+  attach_cmd->add_flag("--quiet", attach.quiet, "No live table, only the final report");
+  attach_cmd->add_flag("--verbose", attach.verbose, "Show libbpf's messages");
+  attach_cmd->callback([&] { status = gridprobe::Attach(attach); });
+
+  gridprobe::SymbolsFlags syms;
+  CLI::App* symbols_cmd =
+      app.add_subcommand("symbols", "Explain which probe sites a preset resolves to");
+  symbols_cmd->add_option("target", syms.target, "Process id or ELF file")->required();
+  symbols_cmd->add_option("--preset", syms.preset, "Library preset name or file")
+      ->capture_default_str();
+  symbols_cmd->callback([&] { status = gridprobe::ExplainSymbols(syms); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::kUsage);
+  }
+  if (!status.ok()) {
+    std::fprintf(stderr, "gridprobe: %s\n", std::string(status.message()).c_str());
+    return static_cast<int>(gridprobe::ExitCodeOf(status));
+  }
+  return 0;
+}

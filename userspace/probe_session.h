@@ -1,0 +1,64 @@
+// The one place that talks to the kernel: loads the BPF programs, attaches
+// them to a process's probe sites and reads the maps back.
+#ifndef GRIDPROBE_USERSPACE_PROBE_SESSION_H_
+#define GRIDPROBE_USERSPACE_PROBE_SESSION_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "symbols/resolver.h"
+#include "userspace/histogram.h"
+
+struct latency_bpf;
+struct bpf_link;
+
+namespace gridprobe {
+
+struct ProbeSessionOptions {
+  uint32_t max_threads = 4096;  // threads with open frames tracked at once
+  std::string sysfs_root = "/sys";
+  bool verbose = false;  // pass libbpf's own messages to stderr
+};
+
+class ProbeSession {
+ public:
+  // Checks that the kernel can run gridprobe (BTF, uprobe PMU, privileges)
+  // and loads the programs. Errors carry kKernelUnsupported or kPermission.
+  static absl::StatusOr<std::unique_ptr<ProbeSession>> Create(const ProbeSessionOptions& options);
+  ~ProbeSession();  // detaches everything
+  ProbeSession(const ProbeSession&) = delete;
+  ProbeSession& operator=(const ProbeSession&) = delete;
+
+  // Puts entry and exit probes on every site of `module` in process `pid`
+  // only. Operation i of module.ops is op id i. All or nothing: on error,
+  // whatever was attached is detached again.
+  // REQUIRES: module.ops.size() <= GP_MAX_OPS, called once.
+  absl::Status Attach(int pid, const symbols::ResolvedModule& module);
+
+  // Cumulative histograms since attach, indexed by op id, summed over CPUs.
+  absl::StatusOr<std::vector<Histogram>> Read() const;
+
+  // Probe hits the kernel skipped because another BPF program was running on
+  // the same CPU (bpf_prog_info.recursion_misses).
+  uint64_t MissedHits() const;
+
+  size_t probe_count() const { return links_.size(); }
+
+  // Removes every probe from the target. Idempotent.
+  void Detach();
+
+ private:
+  ProbeSession() = default;
+
+  latency_bpf* skel_ = nullptr;
+  std::vector<bpf_link*> links_;
+  size_t nr_ops_ = 0;
+  int nr_cpus_ = 0;
+};
+
+}  // namespace gridprobe
+
+#endif  // GRIDPROBE_USERSPACE_PROBE_SESSION_H_

@@ -1,0 +1,22 @@
+#include "userspace/snapshot.h"
+
+namespace gridprobe {
+
+const char* ImpactName(Impact impact) {
+  return impact == Impact::kBackground ? "background" : "userVisible";
+}
+
+std::optional<Impact> ParseImpact(const std::string& name) {
+  if (name == "userVisible") return Impact::kUserVisible;
+  if (name == "background") return Impact::kBackground;
+  return std::nullopt;
+}
+
+const OpStats* Snapshot::Find(const std::string& op_name) const {
+  for (const OpStats& op : ops) {
+    if (op.name == op_name) return &op;
+  }
+  return nullptr;
+}
+
+}  // namespace gridprobe
