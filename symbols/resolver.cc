@@ -22,20 +22,42 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-// Symbols whose demangled name shares the pattern's last component: what a
-// user most likely meant when a pattern matched nothing.
-std::vector<std::string> Candidates(const ElfFile& elf, const std::string& pattern) {
-  std::string last = std::string(StripParameters(pattern));
-  size_t colon = last.rfind("::");
-  if (colon != std::string::npos) last = last.substr(colon + 2);
-  std::string needle = absl::AsciiStrToLower(last);
-  absl::StrReplaceAll({{"*", ""}, {"?", ""}}, &needle);
-  std::vector<std::string> out;
-  if (needle.empty()) return out;
-  for (const ElfSymbol& s : elf.functions()) {
-    if (absl::StrContains(absl::AsciiStrToLower(s.demangled), needle)) out.push_back(s.demangled);
-    if (out.size() == 5) break;
+size_t EditDistance(absl::string_view a, absl::string_view b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diag = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diag = up;
+    }
   }
+  return row[b.size()];
+}
+
+// What a user most likely meant when a pattern matched nothing: names within
+// a few edits of it, or that contain its last component.
+std::vector<std::string> Candidates(const ElfFile& elf, const std::string& pattern) {
+  std::string wanted = std::string(StripParameters(pattern));
+  absl::StrReplaceAll({{"*", ""}, {"?", ""}}, &wanted);
+  std::string last = wanted.substr(wanted.rfind("::") == std::string::npos
+                                       ? 0
+                                       : wanted.rfind("::") + 2);
+  last = absl::AsciiStrToLower(last);
+  std::vector<std::pair<size_t, std::string>> scored;
+  std::set<std::string> seen;
+  for (const ElfSymbol& s : elf.functions()) {
+    if (absl::EndsWith(s.name, ".cold") || !seen.insert(s.demangled).second) continue;
+    std::string name = std::string(StripParameters(s.demangled));
+    size_t d = EditDistance(wanted, name);
+    bool contains = last.size() >= 3 && absl::StrContains(absl::AsciiStrToLower(name), last);
+    if (d <= 3 || contains) scored.emplace_back(d, s.demangled);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (size_t i = 0; i < scored.size() && i < 5; ++i) out.push_back(scored[i].second);
   return out;
 }
 

@@ -1,7 +1,10 @@
 // gridprobe: profile a running program's library operations with uprobes.
 // main() only parses flags, runs one command and turns its status into one
 // line on stderr and an exit code (docs/exit-codes.md).
+#include <signal.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdio>
 #include <string>
@@ -46,6 +49,14 @@ absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& flag, const 
   return d;
 }
 
+absl::Status CheckProcessExists(int pid) {
+  if (kill(pid, 0) != 0 && errno == ESRCH) {
+    return WithExitCode(absl::NotFoundError(absl::StrFormat("no process with pid %d", pid)),
+                        ExitCode::kNotFound);
+  }
+  return absl::OkStatus();
+}
+
 std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
   std::vector<OpIdentity> ids;
   for (const symbols::ResolvedOperation& op : module.ops) {
@@ -73,19 +84,28 @@ absl::Status Attach(const AttachFlags& f) {
   GP_ASSIGN_OR_RETURN(options.duration, ParseDurationFlag("duration", f.duration, true));
   options.report_json = f.report_json;
   options.live = !f.quiet;
+  GP_RETURN_IF_ERROR(CheckProcessExists(pid));
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
-  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module, symbols::ResolveInProcess(preset, pid));
+  // Privileges and kernel features first: they decide whether anything else
+  // is worth explaining.
   ProbeSessionOptions session_options;
   session_options.max_threads = f.max_threads;
   session_options.verbose = f.verbose;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
                       ProbeSession::Create(session_options));
+  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module, symbols::ResolveInProcess(preset, pid));
   TargetInfo target = ReadTargetInfo(pid);
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
   std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
                module.path.c_str());
+  if (session->skipped_sites() > 0) {
+    std::fprintf(stderr,
+                 "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "
+                 "tail calls through them would count as unwound\n",
+                 session->skipped_sites());
+  }
   GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, Identities(module), options, {}));
   (void)reason;
   return absl::OkStatus();

@@ -98,6 +98,14 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
                                                      site.file_offset, &opts);
     if (link == nullptr) {
       int err = errno;
+      // The kernel cannot place a uprobe on some instructions (e.g. "notrack
+      // jmp *%rax", a switch's jump table). An indirect jump is only an exit
+      // when it is a tail call, so skipping it loses at most that path's
+      // returns, which then show up as unwound frames; it is counted.
+      if (err == 524 /* ENOTSUPP */ && site.kind == symbols::SiteKind::kIndirectJump) {
+        ++skipped_sites_;
+        return absl::OkStatus();
+      }
       std::string what = absl::StrFormat("attach uprobe to %s+0x%x (%s) in %s (pid %d)",
                                          sym.demangled, site.vaddr - sym.vaddr, site.insn,
                                          module.path, pid);

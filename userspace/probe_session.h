@@ -46,6 +46,8 @@ class ProbeSession {
   uint64_t MissedHits() const;
 
   size_t probe_count() const { return links_.size(); }
+  // Indirect-jump exit sites the kernel could not probe (see Attach).
+  size_t skipped_sites() const { return skipped_sites_; }
 
   // Removes every probe from the target. Idempotent.
   void Detach();
@@ -56,6 +58,7 @@ class ProbeSession {
   latency_bpf* skel_ = nullptr;
   std::vector<bpf_link*> links_;
   size_t nr_ops_ = 0;
+  size_t skipped_sites_ = 0;
   int nr_cpus_ = 0;
 };
 

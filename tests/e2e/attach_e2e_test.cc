@@ -1,0 +1,251 @@
+// The e2e tier: the built gridprobe binary against the real demo program.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "symbols/library_preset.h"
+#include "symbols/proc_maps.h"
+#include "symbols/resolver.h"
+#include "tests/support/child_process.h"
+
+namespace gridprobe {
+namespace {
+
+using ::gridprobe::testing::ChildProcess;
+
+const std::string kGridprobe = GRIDPROBE_BIN;
+const std::string kDemo = GRIDKIT_DEMO_BIN;
+
+// A fresh path for every call: a file left by an earlier run must never be
+// mistaken for this run's output.
+std::string TempPath(const std::string& name) {
+  static int counter = 0;
+  std::string path = ::testing::TempDir() + "/gridprobe-e2e-" + std::to_string(getpid()) + "-" +
+                     std::to_string(++counter) + "-" + name;
+  unlink(path.c_str());
+  return path;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Polls `path` until it contains `text`.
+bool WaitForText(const std::string& path, const std::string& text, int timeout_ms = 30000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    if (ReadFile(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// Runs the demo with `demo_args` under gridprobe from its first operation call
+// to its exit; returns {report, truth}.
+std::pair<nlohmann::json, nlohmann::json> ProfileDemo(std::vector<std::string> demo_args) {
+  const std::string truth = TempPath("truth.json");
+  const std::string report = TempPath("report.json");
+  const std::string gp_err = TempPath("gridprobe.err");
+  std::vector<std::string> argv = {kDemo, "--wait-start", "--truth", truth};
+  argv.insert(argv.end(), demo_args.begin(), demo_args.end());
+  ChildProcess demo(argv);
+  std::string ready = demo.WaitForLine("gridkit-demo: ready");
+  EXPECT_FALSE(ready.empty()) << "demo did not start";
+
+  ChildProcess gp({kGridprobe, "attach", std::to_string(demo.pid()), "--preset", "gridkit",
+                   "--quiet", "--report-json", report},
+                  gp_err);
+  EXPECT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  demo.Signal(SIGUSR1);
+
+  int demo_status = demo.Wait(120000);
+  EXPECT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0)
+      << "demo wait status " << demo_status;
+  int gp_status = gp.Wait(30000);
+  EXPECT_TRUE(WIFEXITED(gp_status) && WEXITSTATUS(gp_status) == 0)
+      << "gridprobe wait status " << gp_status << ": " << ReadFile(gp_err);
+  nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
+  nlohmann::json t = nlohmann::json::parse(ReadFile(truth), nullptr, false);
+  EXPECT_FALSE(r.is_discarded()) << "no report";
+  EXPECT_FALSE(t.is_discarded()) << "no truth";
+  return {r, t};
+}
+
+const nlohmann::json* FindOp(const nlohmann::json& report, const std::string& name) {
+  for (const auto& op : report["operations"]) {
+    if (op["name"] == name) return &op;
+  }
+  return nullptr;
+}
+
+class AttachE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override { GP_REQUIRE_ROOT(); }
+};
+
+TEST_F(AttachE2eTest, CountsMatchTheProgramsOwnAndPercentilesAreWithinTwoPercent) {
+  auto [report, truth] = ProfileDemo({"--duration", "10", "--rate", "60", "--rows", "40000"});
+  ASSERT_EQ(report["schema"], "gridprobe.report/1");
+  ASSERT_EQ(report["stop_reason"], "target exited");
+  ASSERT_EQ(report["operations"].size(), 6u);
+  int compared = 0;
+  for (const auto& [name, t] : truth["operations"].items()) {
+    const nlohmann::json* op = FindOp(report, name);
+    ASSERT_NE(op, nullptr) << name;
+    EXPECT_EQ((*op)["calls"].get<uint64_t>(), t["calls"].get<uint64_t>()) << name;
+    EXPECT_GT(t["calls"].get<uint64_t>(), 0u) << name;
+    if (t["p50_ns"].get<double>() < 1e6) continue;  // the bound is for operations over 1 ms
+    for (const char* p : {"p50_ns", "p95_ns", "p99_ns"}) {
+      double exact = t[p].get<double>();
+      double got = (*op)[p].get<double>();
+      EXPECT_NEAR(got, exact, 0.02 * exact) << name << " " << p;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 3) << "no operation above 1 ms to compare";
+}
+
+TEST_F(AttachE2eTest, ExceptionsThroughProbedOperationsDoNotHarmTheProgram) {
+  auto [report, truth] =
+      ProfileDemo({"--duration", "6", "--rate", "80", "--throw", "sort=30", "--throw", "render=10"});
+  const nlohmann::json* sort = FindOp(report, "sort");
+  ASSERT_NE(sort, nullptr);
+  uint64_t thrown = truth["operations"]["sort"]["thrown"];
+  EXPECT_GT(thrown, 10u);
+  EXPECT_EQ((*sort)["calls"].get<uint64_t>(), truth["operations"]["sort"]["calls"].get<uint64_t>());
+  // A throw is seen as unwound when the thread next enters a probed function;
+  // at most the last throw per thread can be pending.
+  uint64_t unwound = (*sort)["unwound"];
+  EXPECT_LE(unwound, thrown);
+  EXPECT_GE(unwound + truth["threads"].get<uint64_t>(), thrown);
+}
+
+// Bytes of the target's code at every probe site: the file's bytes when no
+// probe is in it, 0xcc (int3) where one is.
+std::vector<uint8_t> CodeAtSites(int pid, std::vector<uint8_t>* file_bytes,
+                                 bool include_indirect = true) {
+  std::string yaml = ReadFile(std::string(GRIDPROBE_SOURCE_DIR) + "/presets/libraries/gridkit.yaml");
+  auto preset = symbols::ParseLibraryPreset(yaml, "gridkit.yaml");
+  auto module = symbols::ResolveInProcess(*preset, pid);
+  EXPECT_TRUE(module.ok()) << module.status();
+  auto maps = symbols::ReadMaps(pid);
+  std::vector<uint8_t> out;
+  std::ifstream mem("/proc/" + std::to_string(pid) + "/mem", std::ios::binary);
+  std::ifstream file(module->open_path, std::ios::binary);
+  auto read_site = [&](uint64_t offset) {
+    for (const symbols::Mapping& m : *maps) {
+      if (m.path != module->path || offset < m.file_offset ||
+          offset >= m.file_offset + (m.end - m.start)) {
+        continue;
+      }
+      char c = 0;
+      mem.seekg(static_cast<std::streamoff>(m.start + offset - m.file_offset));
+      mem.read(&c, 1);
+      out.push_back(static_cast<uint8_t>(c));
+      file.seekg(static_cast<std::streamoff>(offset));
+      file.read(&c, 1);
+      file_bytes->push_back(static_cast<uint8_t>(c));
+      return;
+    }
+    ADD_FAILURE() << "offset " << offset << " not mapped";
+  };
+  for (const auto& op : module->ops) {
+    for (const auto& s : op.symbols) {
+      read_site(s.entry.file_offset);
+      for (const auto& e : s.exits) {
+        // The kernel refuses some indirect jumps (notrack jmp); see ProbeSession.
+        if (include_indirect || e.kind != symbols::SiteKind::kIndirectJump) read_site(e.file_offset);
+      }
+    }
+  }
+  return out;
+}
+
+TEST_F(AttachE2eTest, SigkillOfGridprobeLeavesNoProbeAndAHealthyTarget) {
+  ChildProcess demo({kDemo, "--duration", "0", "--rate", "100"});
+  ASSERT_FALSE(demo.WaitForLine("gridkit-demo: ready").empty());
+  const std::string gp_err = TempPath("kill.err");
+  ChildProcess gp({kGridprobe, "attach", std::to_string(demo.pid()), "--quiet"}, gp_err);
+  ASSERT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+
+  std::vector<uint8_t> file_bytes;
+  std::vector<uint8_t> with_probes = CodeAtSites(demo.pid(), &file_bytes, false);
+  ASSERT_FALSE(with_probes.empty());
+  for (uint8_t b : with_probes) EXPECT_EQ(b, 0xcc) << "a probe site has no int3 while attached";
+
+  gp.Signal(SIGKILL);
+  int gp_status = gp.Wait();
+  ASSERT_TRUE(WIFSIGNALED(gp_status));
+  file_bytes.clear();
+  std::vector<uint8_t> after = CodeAtSites(demo.pid(), &file_bytes);
+  EXPECT_EQ(after, file_bytes) << "probes left in the target after gridprobe was killed";
+
+  // The target keeps working and ends normally.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(kill(demo.pid(), 0), 0) << "the target died";
+  demo.Signal(SIGTERM);
+  int demo_status = demo.Wait();
+  EXPECT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0) << demo_status;
+}
+
+// Runs gridprobe with `args`; returns {exit code, stderr}.
+std::pair<int, std::string> RunGridprobe(const std::vector<std::string>& args,
+                                         const std::vector<std::string>& prefix = {}) {
+  const std::string err = TempPath("err.txt");
+  std::vector<std::string> argv = prefix;
+  argv.push_back(kGridprobe);
+  argv.insert(argv.end(), args.begin(), args.end());
+  ChildProcess p(argv, err);
+  int status = p.Wait();
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(err)};
+}
+
+TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
+  auto [rc, err] = RunGridprobe({"attach", "999999999"});
+  EXPECT_EQ(rc, 3);
+  EXPECT_EQ(err, "gridprobe: no process with pid 999999999\n");
+
+  std::tie(rc, err) = RunGridprobe({"attach", "12ab"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(err, "gridprobe: '12ab' is not a process id\n");
+
+  // A process that does not map libgridkit.
+  ChildProcess sleeper({"/bin/sleep", "30"});
+  std::tie(rc, err) = RunGridprobe({"attach", std::to_string(sleeper.pid())});
+  EXPECT_EQ(rc, 5) << err;
+  EXPECT_NE(err.find("does not map the library of preset 'gridkit'"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
+  // A preset symbol the library does not have.
+  ChildProcess demo({kDemo, "--duration", "0", "--rate", "10"});
+  ASSERT_FALSE(demo.WaitForLine("gridkit-demo: ready").empty());
+  const std::string preset = TempPath("bad-preset.yaml");
+  std::ofstream(preset) << "name: bad\nlibrary: {match: \"libgridkit.so*\"}\n"
+                           "operations:\n  - {name: sort, symbols: \"gridkit::Grid::sortt\"}\n";
+  std::tie(rc, err) = RunGridprobe({"attach", std::to_string(demo.pid()), "--preset", preset});
+  EXPECT_EQ(rc, 6) << err;
+  EXPECT_NE(err.find("no function matches 'gridkit::Grid::sortt'"), std::string::npos) << err;
+  EXPECT_NE(err.find("similar: gridkit::Grid::sort("), std::string::npos) << err;
+
+  // Not root.
+  std::tie(rc, err) = RunGridprobe({"attach", std::to_string(demo.pid())},
+                                   {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                    "--clear-groups"});
+  EXPECT_EQ(rc, 4) << err;
+  EXPECT_NE(err.find("run gridprobe as root"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+}  // namespace
+}  // namespace gridprobe

@@ -1,0 +1,318 @@
+#include "userspace/budgets/evaluator.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace gridprobe::budgets {
+namespace {
+
+std::string FormatTime(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::string FormatRatio(double ratio) { return absl::StrFormat("%.2fx", ratio); }
+
+// "about 12 min": a forecast is no more precise than that.
+std::string About(absl::Duration d) {
+  const double s = absl::ToDoubleSeconds(d);
+  if (s < 90) return absl::StrFormat("about %.0f s", s);
+  if (s < 90 * 60) return absl::StrFormat("about %.0f min", s / 60);
+  return absl::StrFormat("about %.1f h", s / 3600);
+}
+
+std::string Windows(int64_t n) { return absl::StrCat(n, n == 1 ? " window" : " windows"); }
+
+std::string Subject(const std::string& op, Metric m) { return absl::StrCat(op, " ", MetricName(m)); }
+
+}  // namespace
+
+const char* EventKindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kViolationOpened:
+      return "violation_opened";
+    case EventKind::kViolationUpdated:
+      return "violation_updated";
+    case EventKind::kViolationResolved:
+      return "violation_resolved";
+    case EventKind::kPrediction:
+      return "prediction";
+  }
+  return "";
+}
+
+absl::Status ValidateOptions(const EvaluatorOptions& options) {
+  if (options.min_calls < 0) return absl::InvalidArgumentError("min_calls must be 0 or more");
+  if (options.open_after < 1) return absl::InvalidArgumentError("open_after must be 1 or more");
+  if (options.resolve_after < 1) {
+    return absl::InvalidArgumentError("resolve_after must be 1 or more");
+  }
+  if (options.horizon <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("horizon must be longer than 0");
+  }
+  if (options.prediction_windows != 0 && options.prediction_windows < kMinPredictionPoints) {
+    return absl::InvalidArgumentError(absl::StrCat("prediction_windows must be 0 (off) or ",
+                                                   kMinPredictionPoints, " or more"));
+  }
+  if (const auto& s = options.severities;
+      s.has_value() && !(s->warning > 0 && s->warning <= s->error && s->error <= s->critical)) {
+    return absl::InvalidArgumentError("severities must satisfy 0 < warning <= error <= critical");
+  }
+  return absl::OkStatus();
+}
+
+Evaluator::Evaluator(BudgetSet budgets, EvaluatorOptions options)
+    : budgets_(std::move(budgets)), options_(std::move(options)) {
+  if (options_.severities.has_value()) budgets_.severities = *options_.severities;
+}
+
+Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
+  if (position < by_position_.size() && ops_[by_position_[position]].name == op.name) {
+    return ops_[by_position_[position]];
+  }
+  auto [it, inserted] = index_.try_emplace(op.name, ops_.size());
+  if (inserted) {
+    OpState state;
+    state.name = op.name;
+    if (auto budget = budgets_.operations.find(op.name); budget != budgets_.operations.end()) {
+      state.impact = budget->second.impact;
+    }
+    for (Metric m : kAllMetrics) {
+      std::optional<double> limit = budgets_.LimitFor(op.name, m);
+      if (!limit.has_value()) continue;
+      state.metrics.push_back(MetricState{
+          .metric = m,
+          .budget = *limit,
+          .trend = TrendWindow(std::max(options_.prediction_windows, 2)),
+      });
+    }
+    ops_.push_back(std::move(state));
+  }
+  if (position >= by_position_.size()) by_position_.resize(position + 1);
+  by_position_[position] = it->second;
+  return ops_[it->second];
+}
+
+void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
+  if (window_ == 0) first_start_ = window.start;
+  for (size_t i = 0; i < window.ops.size(); ++i) {
+    const OpStats& op = window.ops[i];
+    OpState& state = StateFor(op, i);
+    if (state.metrics.empty() || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
+    Judge(op, state, window, sink);
+  }
+  ++window_;
+}
+
+void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
+                      EventSink& sink) {
+  const Impact impact = state.impact.value_or(op.impact);
+  const Severities& levels = budgets_.severities;
+  for (MetricState& m : state.metrics) {
+    std::optional<double> value = MetricValue(op, m.metric);
+    if (!value.has_value()) continue;
+    const double ratio = *value / m.budget;
+    const Severity severity = Classify(ratio, levels);
+
+    if (severity != Severity::kNone) {
+      m.good_streak = 0;
+      if (m.bad_streak++ == 0) {
+        m.streak_start = window.start;
+        m.streak_first_window = window_;
+        m.streak_worst = Severity::kNone;
+      }
+      m.streak_worst = std::max(m.streak_worst, severity);
+      if (m.open >= 0) {
+        Violation& v = violations_[m.open];
+        v.actual = *value;
+        v.peak = std::max(v.peak, *value);
+        v.last_window = window_;
+        v.impact = impact;
+        if (severity > v.severity) {
+          v.severity = severity;
+          sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, ratio, window.end));
+        }
+      } else if (m.bad_streak >= options_.open_after) {
+        m.open = static_cast<int>(violations_.size());
+        violations_.push_back(Violation{
+            .operation = state.name,
+            .metric = m.metric,
+            .impact = impact,
+            .budget = m.budget,
+            .actual = *value,
+            .peak = *value,
+            .severity = m.streak_worst,
+            .since = m.streak_start,
+            .first_window = m.streak_first_window,
+            .last_window = window_,
+        });
+        sink.OnEvent(
+            ViolationEvent(EventKind::kViolationOpened, violations_.back(), ratio, window.end));
+      }
+    } else {
+      m.bad_streak = 0;
+      if (m.open >= 0 && ++m.good_streak >= options_.resolve_after) {
+        Violation& v = violations_[m.open];
+        v.until = window.end;
+        v.actual = *value;
+        Event event = ViolationEvent(EventKind::kViolationResolved, v, ratio, window.end);
+        m.open = -1;
+        m.good_streak = 0;
+        // A forecast right after recovery would only describe the recovery.
+        m.quiet_until = window_ + options_.prediction_windows;
+        sink.OnEvent(event);
+      }
+    }
+
+    if (options_.prediction_windows > 0) {
+      m.trend.Add(absl::ToDoubleSeconds(window.end - first_start_), *value);
+      if (severity == Severity::kNone && m.open < 0 && window_ >= m.quiet_until) {
+        Forecast(op, impact, m, *value, window, sink);
+      }
+    }
+  }
+}
+
+void Evaluator::Forecast(const OpStats& op, Impact impact, MetricState& m, double value,
+                         const Snapshot& window, EventSink& sink) {
+  if (m.trend.size() < kMinPredictionPoints) return;
+  std::optional<LineFit> fit = m.trend.Fit();
+  if (!fit.has_value() || !(fit->slope > 0) || fit->r_squared < kMinPredictionRSquared) return;
+  const double threshold = m.budget * budgets_.severities.warning;
+  const double now_x = absl::ToDoubleSeconds(window.end - first_start_);
+  const double eta_s = (threshold - fit->intercept) / fit->slope - now_x;
+  if (!(eta_s > 0) || eta_s > absl::ToDoubleSeconds(options_.horizon)) return;
+
+  Event e;
+  e.kind = EventKind::kPrediction;
+  e.operation = op.name;
+  e.metric = m.metric;
+  e.impact = impact;
+  e.budget = m.budget;
+  e.actual = value;
+  e.ratio = value / m.budget;
+  e.severity = Severity::kWarning;
+  e.since = first_start_ + absl::Seconds(m.trend.oldest_x());
+  e.at = window.end;
+  e.windows = fit->points;
+  e.slope_per_s = fit->slope;
+  e.eta = absl::Seconds(eta_s);
+  e.r_squared = fit->r_squared;
+  e.confidence = fit->r_squared >= 0.95 && fit->points >= 10 ? "high" : "medium";
+  e.message = absl::StrCat(Subject(op.name, m.metric), " rising ",
+                           FormatValue(m.metric, fit->slope * 60), "/min, crosses ",
+                           FormatValue(m.metric, threshold), " in ", About(e.eta),
+                           " (now ", FormatValue(m.metric, value), "; confidence ", e.confidence,
+                           absl::StrFormat(": R\xC2\xB2 %.2f over %d windows)", fit->r_squared,
+                                           fit->points));
+  m.quiet_until = window_ + options_.prediction_windows;
+  predictions_.push_back(e);
+  sink.OnEvent(e);
+}
+
+Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double ratio,
+                                absl::Time at) const {
+  Event e;
+  e.kind = kind;
+  e.operation = v.operation;
+  e.metric = v.metric;
+  e.impact = v.impact;
+  e.budget = v.budget;
+  e.actual = v.actual;
+  e.ratio = ratio;
+  e.severity = v.severity;
+  e.since = v.since;
+  e.at = at;
+  e.windows = window_ - v.first_window + 1;
+  const std::string subject = Subject(v.operation, v.metric);
+  const std::string budget = FormatValue(v.metric, v.budget);
+  const std::string actual = FormatValue(v.metric, v.actual);
+  switch (kind) {
+    case EventKind::kViolationOpened:
+      e.message = absl::StrCat(subject, " ", actual, " over its ", budget, " budget (",
+                               FormatRatio(ratio), ", ", SeverityName(v.severity), ", ",
+                               ImpactName(v.impact), ") for ", Windows(e.windows), " since ",
+                               FormatTime(v.since));
+      break;
+    case EventKind::kViolationUpdated:
+      e.message = absl::StrCat(subject, " now ", SeverityName(v.severity), ": ", actual,
+                               " against its ", budget, " budget (", FormatRatio(ratio), ", ",
+                               ImpactName(v.impact), "), over budget since ", FormatTime(v.since));
+      break;
+    case EventKind::kViolationResolved:
+      e.message = absl::StrCat(subject, " back within its ", budget, " budget (now ", actual,
+                               ") after ", Windows(e.windows), "; worst ",
+                               FormatValue(v.metric, v.peak), " (", SeverityName(v.severity),
+                               ")");
+      break;
+    case EventKind::kPrediction:
+      break;
+  }
+  return e;
+}
+
+Severity Evaluator::WorstSeverity() const {
+  Severity worst = Severity::kNone;
+  for (const Violation& v : violations_) worst = std::max(worst, v.severity);
+  return worst;
+}
+
+nlohmann::json Evaluator::ReportJson() const {
+  nlohmann::json violations = nlohmann::json::array();
+  for (const Violation& v : violations_) {
+    violations.push_back({
+        {"operation", v.operation},
+        {"metric", MetricName(v.metric)},
+        {"unit", UnitName(MetricUnit(v.metric))},
+        {"budget", v.budget},
+        {"actual", v.actual},
+        {"peak", v.peak},
+        {"ratio", v.peak / v.budget},
+        {"severity", SeverityName(v.severity)},
+        {"impact", ImpactName(v.impact)},
+        {"state", v.until.has_value() ? "resolved" : "open"},
+        {"since", FormatTime(v.since)},
+        {"until", v.until.has_value() ? nlohmann::json(FormatTime(*v.until)) : nullptr},
+        {"first_window", v.first_window},
+        {"last_window", v.last_window},
+        {"windows", v.last_window - v.first_window + 1},
+    });
+  }
+  nlohmann::json predictions = nlohmann::json::array();
+  for (const Event& p : predictions_) {
+    predictions.push_back({
+        {"operation", p.operation},
+        {"metric", MetricName(p.metric)},
+        {"unit", UnitName(MetricUnit(p.metric))},
+        {"budget", p.budget},
+        {"actual", p.actual},
+        {"slope_per_s", p.slope_per_s},
+        {"eta_s", absl::ToDoubleSeconds(p.eta)},
+        {"crosses_at", FormatTime(p.at + p.eta)},
+        {"confidence", p.confidence},
+        {"r_squared", p.r_squared},
+        {"windows", p.windows},
+        {"at", FormatTime(p.at)},
+        {"message", p.message},
+    });
+  }
+  return {
+      {"preset", budgets_.name},
+      {"source", budgets_.source},
+      {"options",
+       {{"min_calls", options_.min_calls},
+        {"open_after", options_.open_after},
+        {"resolve_after", options_.resolve_after},
+        {"horizon_s", absl::ToDoubleSeconds(options_.horizon)},
+        {"prediction_windows", options_.prediction_windows}}},
+      {"resolved", budgets_.ToJson()},
+      {"windows", window_},
+      {"worst_severity", SeverityName(WorstSeverity())},
+      {"violations", std::move(violations)},
+      {"predictions", std::move(predictions)},
+  };
+}
+
+}  // namespace gridprobe::budgets
