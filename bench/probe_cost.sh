@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Per-call cost of timing one function, side by side in one run:
+# uninstrumented, gridprobe, bpftrace (uprobe+uretprobe with a hist, the
+# usual latency script) and bpftrace's bare entry uprobe (the cheapest probe
+# a tool can place at function+0). Root. Prints ns per call and ratios.
+#   bench/probe_cost.sh [build-dir] [calls]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-${GRIDPROBE_BUILD_DIR:-$root/build}}
+calls=${2:-200000}
+target="$build/bench/loop_target"
+gridprobe="$build/userspace/gridprobe"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run_case NAME TRACER-COMMAND...: starts the target, starts the tracer (if
+# any) against it, waits until the tracer says it is attached, runs the loop.
+run_case() {
+  local name=$1; shift
+  "$target" "$calls" >"$tmp/out" &
+  local pid=$!
+  until grep -q ready "$tmp/out" 2>/dev/null; do sleep 0.05; done
+  local tracer=""
+  if (($#)); then
+    "${@//PID/$pid}" >"$tmp/tracer.out" 2>&1 &
+    tracer=$!
+    # gridprobe prints "attached", bpftrace "Attaching N probes..."
+    until grep -qE "attached|Attaching" "$tmp/tracer.out" 2>/dev/null; do sleep 0.05; done
+    sleep 1
+  fi
+  kill -USR1 "$pid"
+  wait "$pid"
+  if [[ -n $tracer ]]; then kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" || true; fi
+  local ns
+  ns=$(awk '/ns_per_call/ {print $2}' "$tmp/out")
+  echo "$name $ns"
+}
+
+bt_pair="uprobe:$target:gp_bench_fn { @s[tid] = nsecs; }
+uretprobe:$target:gp_bench_fn /@s[tid]/ { @ns = hist(nsecs - @s[tid]); delete(@s[tid]); }"
+bt_entry="uprobe:$target:gp_bench_fn { @n = count(); }"
+
+{
+  run_case none
+  run_case gridprobe "$gridprobe" attach PID --preset "$root/bench/loop_target.yaml" --quiet
+  run_case bpftrace_pair bpftrace -p PID -e "$bt_pair"
+  run_case bpftrace_entry bpftrace -p PID -e "$bt_entry"
+} | tee "$tmp/results"
+
+awk '
+  { ns[$1] = $2 }
+  END {
+    printf "\nper call (ns), %s calls each\n", "'"$calls"'"
+    printf "  uninstrumented           %9.1f\n", ns["none"]
+    printf "  gridprobe entry+exit     %9.1f  (%.2fx bpftrace pair)\n", ns["gridprobe"], ns["gridprobe"] / ns["bpftrace_pair"]
+    printf "  bpftrace uprobe+uretprobe%9.1f\n", ns["bpftrace_pair"]
+    printf "  bpftrace entry only (+0) %9.1f\n", ns["bpftrace_entry"]
+  }' "$tmp/results"
