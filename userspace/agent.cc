@@ -103,6 +103,9 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
     for (WindowObserver* o : observers) o->OnWindow(snap);
     if (options.live) {
       Losses losses{session.MissedHits(), session.probe_count()};
+      // On a terminal the table refreshes in place; piped, windows follow
+      // each other so logs keep every one.
+      if (isatty(fileno(options.out))) std::fputs("\x1b[H\x1b[2J", options.out);
       std::fputs(RenderTable(snap, losses).c_str(), options.out);
       std::fputc('\n', options.out);
       std::fflush(options.out);

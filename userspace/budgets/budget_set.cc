@@ -41,10 +41,10 @@ std::string YamlValue(Metric m, double value) {
   if (value == kNoLimit) return "none";
   switch (MetricUnit(m)) {
     case Unit::kNanoseconds:
-      return config::FormatDuration(absl::Nanoseconds(static_cast<int64_t>(std::llround(value))));
+      return config::FormatConfigDuration(absl::Nanoseconds(static_cast<int64_t>(std::llround(value))));
     case Unit::kBytes:
     case Unit::kBytesPerSecond:
-      return config::FormatSize(static_cast<uint64_t>(std::llround(value)));
+      return config::FormatConfigSize(static_cast<uint64_t>(std::llround(value)));
     case Unit::kCallsPerSecond:
       return Number(value);
   }

@@ -9,7 +9,7 @@
 namespace gridprobe::budgets {
 namespace {
 
-std::string FormatTime(absl::Time t) {
+std::string Rfc3339(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
 }
 
@@ -82,11 +82,7 @@ Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
     for (Metric m : kAllMetrics) {
       std::optional<double> limit = budgets_.LimitFor(op.name, m);
       if (!limit.has_value()) continue;
-      state.metrics.push_back(MetricState{
-          .metric = m,
-          .budget = *limit,
-          .trend = TrendWindow(std::max(options_.prediction_windows, 2)),
-      });
+      state.metrics.emplace_back(m, *limit, options_.prediction_windows);
     }
     ops_.push_back(std::move(state));
   }
@@ -136,18 +132,16 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
         }
       } else if (m.bad_streak >= options_.open_after) {
         m.open = static_cast<int>(violations_.size());
-        violations_.push_back(Violation{
-            .operation = state.name,
-            .metric = m.metric,
-            .impact = impact,
-            .budget = m.budget,
-            .actual = *value,
-            .peak = *value,
-            .severity = m.streak_worst,
-            .since = m.streak_start,
-            .first_window = m.streak_first_window,
-            .last_window = window_,
-        });
+        Violation& v = violations_.emplace_back();
+        v.operation = state.name;
+        v.metric = m.metric;
+        v.impact = impact;
+        v.budget = m.budget;
+        v.actual = v.peak = *value;
+        v.severity = m.streak_worst;
+        v.since = m.streak_start;
+        v.first_window = m.streak_first_window;
+        v.last_window = window_;
         sink.OnEvent(
             ViolationEvent(EventKind::kViolationOpened, violations_.back(), ratio, window.end));
       }
@@ -234,12 +228,12 @@ Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double ratio
       e.message = absl::StrCat(subject, " ", actual, " over its ", budget, " budget (",
                                FormatRatio(ratio), ", ", SeverityName(v.severity), ", ",
                                ImpactName(v.impact), ") for ", Windows(e.windows), " since ",
-                               FormatTime(v.since));
+                               Rfc3339(v.since));
       break;
     case EventKind::kViolationUpdated:
       e.message = absl::StrCat(subject, " now ", SeverityName(v.severity), ": ", actual,
                                " against its ", budget, " budget (", FormatRatio(ratio), ", ",
-                               ImpactName(v.impact), "), over budget since ", FormatTime(v.since));
+                               ImpactName(v.impact), "), over budget since ", Rfc3339(v.since));
       break;
     case EventKind::kViolationResolved:
       e.message = absl::StrCat(subject, " back within its ", budget, " budget (now ", actual,
@@ -262,7 +256,7 @@ Severity Evaluator::WorstSeverity() const {
 nlohmann::json Evaluator::ReportJson() const {
   nlohmann::json violations = nlohmann::json::array();
   for (const Violation& v : violations_) {
-    violations.push_back({
+    violations.push_back(nlohmann::json{
         {"operation", v.operation},
         {"metric", MetricName(v.metric)},
         {"unit", UnitName(MetricUnit(v.metric))},
@@ -273,8 +267,8 @@ nlohmann::json Evaluator::ReportJson() const {
         {"severity", SeverityName(v.severity)},
         {"impact", ImpactName(v.impact)},
         {"state", v.until.has_value() ? "resolved" : "open"},
-        {"since", FormatTime(v.since)},
-        {"until", v.until.has_value() ? nlohmann::json(FormatTime(*v.until)) : nullptr},
+        {"since", Rfc3339(v.since)},
+        {"until", v.until.has_value() ? nlohmann::json(Rfc3339(*v.until)) : nullptr},
         {"first_window", v.first_window},
         {"last_window", v.last_window},
         {"windows", v.last_window - v.first_window + 1},
@@ -282,7 +276,7 @@ nlohmann::json Evaluator::ReportJson() const {
   }
   nlohmann::json predictions = nlohmann::json::array();
   for (const Event& p : predictions_) {
-    predictions.push_back({
+    predictions.push_back(nlohmann::json{
         {"operation", p.operation},
         {"metric", MetricName(p.metric)},
         {"unit", UnitName(MetricUnit(p.metric))},
@@ -290,11 +284,11 @@ nlohmann::json Evaluator::ReportJson() const {
         {"actual", p.actual},
         {"slope_per_s", p.slope_per_s},
         {"eta_s", absl::ToDoubleSeconds(p.eta)},
-        {"crosses_at", FormatTime(p.at + p.eta)},
+        {"crosses_at", Rfc3339(p.at + p.eta)},
         {"confidence", p.confidence},
         {"r_squared", p.r_squared},
         {"windows", p.windows},
-        {"at", FormatTime(p.at)},
+        {"at", Rfc3339(p.at)},
         {"message", p.message},
     });
   }

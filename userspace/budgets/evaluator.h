@@ -4,6 +4,7 @@
 #ifndef GRIDPROBE_USERSPACE_BUDGETS_EVALUATOR_H_
 #define GRIDPROBE_USERSPACE_BUDGETS_EVALUATOR_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -117,6 +118,9 @@ class Evaluator {
 
  private:
   struct MetricState {
+    MetricState(Metric m, double limit, int prediction_windows)
+        : metric(m), budget(limit), trend(std::max(prediction_windows, 2)) {}
+
     Metric metric;
     double budget;
     int bad_streak = 0;

@@ -297,7 +297,7 @@ std::vector<PresetInfo> PresetCatalog::List(absl::string_view kind) const {
   std::map<std::string, PresetInfo> found;
   for (const std::string& root : roots_) {
     std::error_code ec;
-    for (const fs::directory_entry& entry : fs::directory_iterator(fs::path(root) / kind, ec)) {
+    for (const fs::directory_entry& entry : fs::directory_iterator(fs::path(root) / std::string(kind), ec)) {
       const fs::path& p = entry.path();
       if (p.extension() != ".yaml" || found.count(p.stem().string()) > 0) continue;
       PresetInfo info{p.stem().string(), "", p.string()};
@@ -323,7 +323,7 @@ std::vector<PresetInfo> PresetCatalog::List(absl::string_view kind) const {
 std::optional<std::string> PresetCatalog::Find(absl::string_view kind,
                                                absl::string_view name) const {
   for (const std::string& root : roots_) {
-    fs::path p = fs::path(root) / kind / absl::StrCat(name, ".yaml");
+    fs::path p = fs::path(root) / std::string(kind) / absl::StrCat(name, ".yaml");
     std::error_code ec;
     if (fs::is_regular_file(p, ec)) return p.string();
   }

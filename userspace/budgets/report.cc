@@ -8,7 +8,7 @@
 namespace gridprobe::budgets {
 namespace {
 
-constexpr absl::string_view kSchema = "gridprobe.report/1";
+constexpr char kSchema[] = "gridprobe.report/1";
 
 absl::Status Bad(absl::string_view field, absl::string_view what) {
   return WithExitCode(absl::InvalidArgumentError(absl::StrCat(field, ": ", what)),
@@ -103,7 +103,7 @@ absl::StatusOr<OpStats> ReadOp(const nlohmann::json& j, const std::string& where
 absl::StatusOr<Snapshot> SnapshotFromReportJson(const nlohmann::json& report) {
   if (!report.is_object()) return Bad("report", "expected a JSON object");
   auto schema = report.find("schema");
-  if (schema == report.end() || !schema->is_string() || *schema != kSchema) {
+  if (schema == report.end() || !schema->is_string() || schema->get<std::string>() != kSchema) {
     return Bad("schema", absl::StrCat("expected \"", kSchema, "\"; is this a gridprobe report?"));
   }
   Snapshot snapshot;

@@ -94,7 +94,7 @@ std::optional<uint64_t> ParseSize(absl::string_view text) {
   return static_cast<uint64_t>(bytes);
 }
 
-std::string FormatDuration(absl::Duration d) {
+std::string FormatConfigDuration(absl::Duration d) {
   const int64_t ns = absl::ToInt64Nanoseconds(d);
   if (ns <= 0) return "0";
   constexpr std::pair<uint64_t, absl::string_view> kUnits[] = {
@@ -107,7 +107,7 @@ std::string FormatDuration(absl::Duration d) {
   return absl::StrCat(ns, "ns");
 }
 
-std::string FormatSize(uint64_t bytes) {
+std::string FormatConfigSize(uint64_t bytes) {
   constexpr std::pair<uint64_t, absl::string_view> kUnits[] = {
       {uint64_t{1} << 40, "TiB"}, {uint64_t{1} << 30, "GiB"},
       {uint64_t{1} << 20, "MiB"}, {uint64_t{1} << 10, "KiB"},

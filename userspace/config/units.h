@@ -23,10 +23,10 @@ std::optional<uint64_t> ParseSize(absl::string_view text);
 
 // The shortest text that ParseDuration reads back as `d` ("16.7ms", "1h").
 // REQUIRES: d is a non-negative whole number of nanoseconds.
-std::string FormatDuration(absl::Duration d);
+std::string FormatConfigDuration(absl::Duration d);
 
 // The shortest text that ParseSize reads back as `bytes` ("64KiB", "1000").
-std::string FormatSize(uint64_t bytes);
+std::string FormatConfigSize(uint64_t bytes);
 
 }  // namespace gridprobe::config
 

@@ -1,0 +1,74 @@
+#include "symbols/probe_sites.h"
+
+#include <gtest/gtest.h>
+
+namespace gridprobe::symbols {
+namespace {
+
+// Hand-assembled x86-64, as GCC emits it with -fcf-protection.
+const std::vector<uint8_t> kEndbr = {0xf3, 0x0f, 0x1e, 0xfa};
+
+std::vector<uint8_t> Cat(std::initializer_list<std::vector<uint8_t>> parts) {
+  std::vector<uint8_t> out;
+  for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+TEST(FindProbeSites, SkipsEndbrAndFindsEveryReturn) {
+  // endbr64; push rbp; mov rbp,rsp; test edi,edi; je +3; pop rbp; ret; xor eax,eax; pop rbp; ret
+  auto code = Cat({kEndbr, {0x55, 0x48, 0x89, 0xe5, 0x85, 0xff, 0x74, 0x02, 0x5d, 0xc3,
+                            0x31, 0xc0, 0x5d, 0xc3}});
+  auto sites = FindProbeSites({{0x1000, code}});
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  EXPECT_EQ(sites->entry.vaddr, 0x1004u);
+  EXPECT_EQ(sites->entry.insn, "push rbp");
+  ASSERT_EQ(sites->exits.size(), 2u);
+  EXPECT_EQ(sites->exits[0].vaddr, 0x100du);
+  EXPECT_EQ(sites->exits[0].kind, SiteKind::kReturn);
+  EXPECT_EQ(sites->exits[1].vaddr, 0x1011u);
+}
+
+TEST(FindProbeSites, JumpsOutOfTheFunctionAreTailCallsJumpsInsideAreNot) {
+  // endbr64; push rbp; pop rbp; jmp rel32 far away; jmp back to +4 ... ; jmp rax
+  auto code = Cat({kEndbr, {0x55, 0x5d, 0xe9, 0x00, 0x10, 0x00, 0x00,  // jmp +0x1000 (outside)
+                            0xeb, 0xf7,                                // jmp 0x1005 (inside)
+                            0xff, 0xe0}});                             // jmp rax
+  auto sites = FindProbeSites({{0x1000, code}});
+  ASSERT_TRUE(sites.ok());
+  ASSERT_EQ(sites->exits.size(), 2u);
+  EXPECT_EQ(sites->exits[0].kind, SiteKind::kTailJump);
+  EXPECT_EQ(sites->exits[0].vaddr, 0x1006u);
+  EXPECT_EQ(sites->exits[1].kind, SiteKind::kIndirectJump);
+}
+
+TEST(FindProbeSites, StaysOnEndbrWhenSomethingJumpsToTheNextInstruction) {
+  // endbr64; push rbp (0x1004); pop rbp; jne 0x1004; ret
+  auto code = Cat({kEndbr, {0x55, 0x5d, 0x75, 0xfc, 0xc3}});
+  auto sites = FindProbeSites({{0x1000, code}});
+  ASSERT_TRUE(sites.ok());
+  EXPECT_EQ(sites->entry.vaddr, 0x1000u);
+  EXPECT_EQ(sites->entry.insn, "endbr64");
+}
+
+TEST(FindProbeSites, ColdPartReturnsAreExitsAndJumpsIntoItAreNot) {
+  // main: endbr64; push rbp; jmp cold(0x2000); cold: pop rbp; ret
+  auto main_part = Cat({kEndbr, {0x55, 0xe9, 0xf6, 0x0f, 0x00, 0x00}});  // jmp 0x2000
+  std::vector<uint8_t> cold = {0x5d, 0xc3};
+  auto sites = FindProbeSites({{0x1000, main_part}, {0x2000, cold}});
+  ASSERT_TRUE(sites.ok());
+  ASSERT_EQ(sites->exits.size(), 1u);
+  EXPECT_EQ(sites->exits[0].vaddr, 0x2001u);
+  EXPECT_EQ(sites->exits[0].kind, SiteKind::kReturn);
+}
+
+TEST(FindProbeSites, AFunctionThatIsOnlyARetKeepsItsEntryApart) {
+  auto code = Cat({kEndbr, {0xc3}});
+  auto sites = FindProbeSites({{0x1000, code}});
+  ASSERT_TRUE(sites.ok());
+  EXPECT_EQ(sites->entry.vaddr, 0x1000u);  // never the same address as an exit
+  ASSERT_EQ(sites->exits.size(), 1u);
+  EXPECT_EQ(sites->exits[0].vaddr, 0x1004u);
+}
+
+}  // namespace
+}  // namespace gridprobe::symbols

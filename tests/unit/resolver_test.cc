@@ -1,0 +1,91 @@
+// The resolver on real binaries built by this project (a PIE executable and a
+// shared library) and on Debian's libc.
+#include "symbols/resolver.h"
+
+#include <gtest/gtest.h>
+
+#include "base/status.h"
+#include "symbols/elf_file.h"
+
+namespace gridprobe::symbols {
+namespace {
+
+LibraryPreset Preset(std::vector<OperationSpec> ops) {
+  LibraryPreset p;
+  p.name = "t";
+  p.match = {"*"};
+  p.operations = std::move(ops);
+  return p;
+}
+
+TEST(Resolver, PieExecutableWithCxxNames) {
+  auto m = ResolveInFile(Preset({{"leaf", {"target::Leaf"}, "userVisible"},
+                                 {"recurse", {"target::Re*"}, "background"}}),
+                         PROBE_TARGET_BIN, PROBE_TARGET_BIN);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_EQ(m->ops.size(), 2u);
+  const ResolvedSymbol& leaf = m->ops[0].symbols.at(0);
+  EXPECT_EQ(leaf.demangled, "target::Leaf(long)");
+  EXPECT_EQ(leaf.mangled, "_ZN6target4LeafEl");
+  EXPECT_EQ(leaf.entry.vaddr, leaf.vaddr + 4) << "entry should skip endbr64";
+  EXPECT_FALSE(leaf.exits.empty());
+  // In a PIE's text segment file offset and address coincide.
+  auto elf = ElfFile::Open(PROBE_TARGET_BIN);
+  ASSERT_TRUE(elf.ok());
+  EXPECT_TRUE((*elf)->is_shared_or_pie());
+  auto off = (*elf)->FileOffset(leaf.entry.vaddr);
+  ASSERT_TRUE(off.ok());
+  EXPECT_EQ(leaf.entry.file_offset, *off);
+  EXPECT_EQ(m->ops[1].symbols.at(0).demangled, "target::Recurse(long)");
+}
+
+TEST(Resolver, SharedLibraryOffsetsComeFromTheLoadSegment) {
+  auto elf = ElfFile::Open(GRIDKIT_LIB);
+  ASSERT_TRUE(elf.ok()) << elf.status();
+  auto m = ResolveInFile(Preset({{"sort", {"gridkit::Grid::sort"}, "userVisible"}}), GRIDKIT_LIB,
+                         GRIDKIT_LIB);
+  ASSERT_TRUE(m.ok()) << m.status();
+  const ResolvedSymbol& s = m->ops[0].symbols.at(0);
+  bool in_exec_segment = false;
+  for (const LoadSegment& seg : (*elf)->segments()) {
+    if (seg.executable && s.vaddr >= seg.vaddr && s.vaddr < seg.vaddr + seg.filesz) {
+      in_exec_segment = true;
+      EXPECT_EQ(s.entry.file_offset, s.entry.vaddr - seg.vaddr + seg.offset);
+    }
+  }
+  EXPECT_TRUE(in_exec_segment);
+  auto bytes = (*elf)->ReadAt(s.vaddr, 4);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xf3, 0x0f, 0x1e, 0xfa}));  // endbr64
+}
+
+TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
+  auto m = ResolveInFile(Preset({{"sort", {"gridkit::Grid::sortt"}, "userVisible"}}), GRIDKIT_LIB,
+                         GRIDKIT_LIB);
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kSymbolNotFound);
+  EXPECT_NE(m.status().message().find("operation 'sort': no function matches "
+                                      "'gridkit::Grid::sortt'"),
+            absl::string_view::npos);
+  EXPECT_NE(m.status().message().find("similar: gridkit::Grid::sort("), absl::string_view::npos)
+      << m.status();
+}
+
+TEST(Resolver, DebiansLibcAllocatorFamily) {
+  auto m = ResolveInFile(Preset({{"malloc", {"malloc"}, "background"},
+                                 {"free", {"free"}, "background"}}),
+                         "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6");
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->has_symtab);  // Debian strips libc: dynamic symbols only
+  EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
+}
+
+TEST(Resolver, NotAnElfFile) {
+  auto m = ResolveInFile(Preset({{"x", {"x"}, "userVisible"}}), "/etc/hostname", "/etc/hostname");
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kBadInput);
+  EXPECT_EQ(m.status().message(), "/etc/hostname is not an ELF file");
+}
+
+}  // namespace
+}  // namespace gridprobe::symbols
