@@ -42,6 +42,41 @@ struct op_hist {
 	__u64 buckets[HIST_BUCKETS];
 };
 
+/*
+ * Memory accounting. Category 0 holds allocations made while no operation
+ * ran on the thread ("unattributed"); operation i is category i + 1.
+ */
+#define GP_CAT_UNATTRIBUTED	0
+#define GP_MAX_CATEGORIES	(GP_MAX_OPS + 1)
+#define GP_STACK_DEPTH		32
+
+/* Per category, per CPU. Live bytes = alloc_bytes - free_bytes summed over CPUs. */
+struct cat_stats {
+	__u64 allocs;		/* tracked allocations */
+	__u64 alloc_bytes;	/* requested bytes */
+	__u64 frees;		/* frees of tracked allocations, charged to their category */
+	__u64 free_bytes;
+	__u64 dropped;		/* allocations not tracked: the live map was full */
+	__u64 dropped_bytes;
+};
+
+/* One live allocation; the key is its address. */
+struct alloc_info {
+	__u64 size;
+	__u64 ts_ns;		/* CLOCK_MONOTONIC at allocation */
+	__u64 caller;		/* return address of the allocator call */
+	__s32 stack_id;		/* user stack in the stacks map, < 0 when not taken */
+	__u32 category;
+};
+
+/* Process-wide counters, per CPU. */
+struct mem_counters {
+	__u64 unknown_frees;	/* free() of an address never seen: allocated before attach */
+	__u64 nested_calls;	/* allocator calls made by another allocator call: counted once */
+	__u64 failed;		/* allocations that returned NULL */
+	__u64 reused;		/* an address allocated again without a traced free */
+};
+
 /* floor(log2(v)) for v > 0, with shifts: clang 14 cannot lower __builtin_clzll for BPF. */
 static __always_inline __u32 hist_log2(__u64 v)
 {

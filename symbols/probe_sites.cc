@@ -2,6 +2,7 @@
 
 #include <capstone/capstone.h>
 
+#include <cctype>
 #include <set>
 
 #include "absl/cleanup/cleanup.h"
@@ -41,7 +42,66 @@ const char* SiteKindName(SiteKind kind) {
   return "?";
 }
 
-absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts) {
+std::string InsnClass(const std::string& mnemonic) {
+  if (mnemonic.empty()) return mnemonic;
+  if (mnemonic[0] == 'j' && mnemonic != "jmp") return "jcc";
+  if (mnemonic.rfind("nop", 0) == 0) return "nop";
+  if (mnemonic.rfind("notrack ", 0) == 0) return InsnClass(mnemonic.substr(8));
+  return mnemonic;
+}
+
+namespace {
+
+struct Decoded {
+  uint64_t addr = 0;
+  std::string text;
+  std::string cls;
+  bool branch = false;           // jump, call or ret: the entry block ends here
+  std::set<std::string> writes;  // registers written, capstone names ("edi", "rsp")
+};
+
+// The 64-bit register a (sub)register belongs to: "edi" -> "rdi".
+std::string FullRegister(std::string r) {
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"edi", "rdi"}, {"di", "rdi"}, {"dil", "rdi"}, {"esi", "rsi"}, {"si", "rsi"},
+      {"sil", "rsi"}, {"edx", "rdx"}, {"dx", "rdx"}, {"dl", "rdx"}, {"dh", "rdx"},
+      {"ecx", "rcx"}, {"cx", "rcx"}, {"cl", "rcx"}, {"ch", "rcx"}, {"esp", "rsp"},
+      {"sp", "rsp"}, {"spl", "rsp"}, {"eax", "rax"}, {"ax", "rax"}, {"al", "rax"}};
+  for (const auto& [alias, full] : kAliases) {
+    if (r == alias) return full;
+  }
+  if (r.size() >= 3 && r[0] == 'r' && (r.back() == 'd' || r.back() == 'w' || r.back() == 'b') &&
+      std::isdigit(static_cast<unsigned char>(r[1]))) {
+    r.pop_back();  // r8d -> r8
+  }
+  return r;
+}
+
+Site ChooseEntry(const std::vector<Decoded>& body, const std::set<uint64_t>& branch_targets,
+                 const EntryPolicy& policy, const std::set<uint64_t>& exit_addrs,
+                 bool* emulated) {
+  std::set<std::string> protect = {"rsp"};
+  for (const std::string& r : policy.needed_regs) protect.insert(FullRegister(r));
+  for (size_t i = 0; i < body.size(); ++i) {
+    const Decoded& d = body[i];
+    if (i > 0 && (branch_targets.count(d.addr) || exit_addrs.count(d.addr))) break;
+    if (policy.emulated.count(d.cls)) {
+      *emulated = true;
+      return {d.addr, SiteKind::kEntry, d.text};
+    }
+    if (d.branch) break;
+    bool clobbers = false;
+    for (const std::string& w : d.writes) clobbers |= protect.count(FullRegister(w)) > 0;
+    if (clobbers) break;
+  }
+  *emulated = false;
+  return {body[0].addr, SiteKind::kEntry, body[0].text};
+}
+
+}  // namespace
+
+absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts,
+                                             const EntryPolicy& policy) {
   csh cs;
   if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
     return absl::InternalError("capstone: cannot open an x86-64 disassembler");
@@ -51,7 +111,7 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
 
   FunctionSites out;
   std::set<uint64_t> branch_targets;
-  std::vector<std::pair<uint64_t, std::string>> first_two;  // main body's first instructions
+  std::vector<Decoded> body;  // the main part, in order
   cs_insn* insn = cs_malloc(cs);
   absl::Cleanup free_insn = [insn] { cs_free(insn, 1); };
 
@@ -68,11 +128,26 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
         ++addr;
         continue;
       }
-      if (part == 0 && first_two.size() < 2) first_two.emplace_back(insn->address, Text(*insn));
       const cs_x86& x86 = insn->detail->x86;
-      if (insn->id == X86_INS_RET) {
+      bool jump = IsJump(*insn);
+      bool is_call = insn->id == X86_INS_CALL;
+      bool is_ret = insn->id == X86_INS_RET;
+      if (part == 0) {
+        Decoded d;
+        d.addr = insn->address;
+        d.text = Text(*insn);
+        d.cls = InsnClass(insn->mnemonic);
+        d.branch = jump || is_call || is_ret;
+        cs_regs regs_read, regs_write;
+        uint8_t n_read = 0, n_write = 0;
+        if (cs_regs_access(cs, insn, regs_read, &n_read, regs_write, &n_write) == CS_ERR_OK) {
+          for (uint8_t i = 0; i < n_write; ++i) d.writes.insert(cs_reg_name(cs, regs_write[i]));
+        }
+        body.push_back(std::move(d));
+      }
+      if (is_ret) {
         out.exits.push_back({insn->address, SiteKind::kReturn, Text(*insn)});
-      } else if (IsJump(*insn)) {
+      } else if (jump) {
         if (x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM) {
           uint64_t target = static_cast<uint64_t>(x86.operands[0].imm);
           if (InParts(parts, target)) {
@@ -83,29 +158,22 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
         } else {
           out.exits.push_back({insn->address, SiteKind::kIndirectJump, Text(*insn)});
         }
-      } else if (insn->id == X86_INS_CALL && x86.op_count == 1 &&
-                 x86.operands[0].type == X86_OP_IMM) {
+      } else if (is_call && x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM) {
         // A call into our own body (rare; e.g. a thunk) is a branch target too.
         uint64_t target = static_cast<uint64_t>(x86.operands[0].imm);
         if (InParts(parts, target)) branch_targets.insert(target);
       }
     }
   }
-  if (first_two.empty()) {
+  if (body.empty()) {
     return WithExitCode(
         absl::InvalidArgumentError(absl::StrCat("no decodable instruction at 0x",
                                                 absl::Hex(parts[0].vaddr))),
         ExitCode::kBadInput);
   }
-  // endbr64 is never emulated by the kernel's uprobe code: every hit would be
-  // single-stepped. The next instruction sees the same stack pointer.
-  out.entry = {first_two[0].first, SiteKind::kEntry, first_two[0].second};
-  bool next_is_exit = false;
-  for (const Site& exit : out.exits) next_is_exit |= first_two.size() == 2 && exit.vaddr == first_two[1].first;
-  if (first_two[0].second == "endbr64" && first_two.size() == 2 && !next_is_exit &&
-      branch_targets.count(first_two[1].first) == 0) {
-    out.entry = {first_two[1].first, SiteKind::kEntry, first_two[1].second};
-  }
+  std::set<uint64_t> exit_addrs;
+  for (const Site& e : out.exits) exit_addrs.insert(e.vaddr);
+  out.entry = ChooseEntry(body, branch_targets, policy, exit_addrs, &out.entry_emulated);
   return out;
 }
 

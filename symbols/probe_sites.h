@@ -3,6 +3,7 @@
 #define GRIDPROBE_SYMBOLS_PROBE_SITES_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,20 +30,41 @@ struct CodeRange {
   std::vector<uint8_t> bytes;
 };
 
+// What the entry program needs intact where it runs, and what the running
+// kernel can execute cheaply.
+struct EntryPolicy {
+  // Instruction classes (InsnClass) the kernel emulates instead of
+  // single-stepping; measured at run time (userspace/calibration.h).
+  std::set<std::string> emulated;
+  // Registers the entry program reads ("rdi", "rsi", ...). The stack
+  // pointer is always kept: it identifies the call and locates the return
+  // address.
+  std::vector<std::string> needed_regs;
+};
+
+// "push", "jcc" (any conditional jump), "jmp", "call", "ret", "nop",
+// "endbr64", "mov", "lea", "test", ... : the unit the calibration measures.
+std::string InsnClass(const std::string& mnemonic);
+
 struct FunctionSites {
   Site entry;
+  bool entry_emulated = false;  // the entry instruction's class is emulated
   std::vector<Site> exits;
   // Bytes capstone could not decode; exits past them may be missing.
   uint64_t undecoded_bytes = 0;
 };
 
 // Disassembles a function (its main body first, then split-off parts such as
-// "f.cold") and picks: the entry site, the first instruction after endbr64
-// unless something jumps there, where the stack pointer still points at the
-// return address; and every instruction that leaves the function with the
-// stack pointer back at the return address (ret, tail-call jumps).
+// "f.cold") and picks:
+// - the entry site: the first instruction of the entry block whose class the
+//   kernel emulates, provided nothing before it writes the stack pointer or
+//   a needed register, nothing before it branches, and nothing jumps to it;
+//   else the function's first instruction;
+// - every instruction that leaves the function with the stack pointer back
+//   at the return address (ret, tail-call jumps, indirect jumps).
 // REQUIRES: parts non-empty, parts[0] starts at the symbol's address.
-absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts);
+absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts,
+                                             const EntryPolicy& policy);
 
 }  // namespace gridprobe::symbols
 

@@ -67,7 +67,8 @@ absl::StatusOr<ResolvedSite> Locate(const ElfFile& elf, const Site& site) {
 }
 
 absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol& sym,
-                                             const std::map<std::string, const ElfSymbol*>& by_name) {
+                                             const std::map<std::string, const ElfSymbol*>& by_name,
+                                             const EntryPolicy& policy) {
   if (sym.size == 0) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
                             elf.path(), ": symbol ", sym.demangled,
@@ -85,13 +86,14 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
                         elf.ReadAt(cold->second->vaddr, cold->second->size));
     parts.push_back({cold->second->vaddr, std::move(bytes)});
   }
-  GP_ASSIGN_OR_RETURN(FunctionSites sites, FindProbeSites(parts));
+  GP_ASSIGN_OR_RETURN(FunctionSites sites, FindProbeSites(parts, policy));
   ResolvedSymbol out;
   out.mangled = sym.name;
   out.demangled = sym.demangled;
   out.vaddr = sym.vaddr;
   out.size = sym.size;
   out.undecoded_bytes = sites.undecoded_bytes;
+  out.entry_emulated = sites.entry_emulated;
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));
@@ -104,7 +106,8 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
 
 absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
                                              const std::string& path,
-                                             const std::string& open_path) {
+                                             const std::string& open_path,
+                                             const EntryPolicy& policy) {
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
   std::map<std::string, const ElfSymbol*> by_name;
   for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
@@ -126,7 +129,7 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
         if (!SymbolMatches(pattern, sym.name, sym.demangled)) continue;
         matched = true;
         if (!addresses.insert(sym.vaddr).second) continue;
-        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name));
+        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name, policy));
         op.symbols.push_back(std::move(rs));
       }
       if (!matched) {
@@ -146,6 +149,7 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
 }
 
 absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
+                                                const EntryPolicy& policy,
                                                 const std::string& proc_root) {
   GP_ASSIGN_OR_RETURN(std::vector<Mapping> maps, ReadMaps(pid, proc_root));
   const Mapping* found = nullptr;
@@ -167,7 +171,21 @@ absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int
             "); is it the right process, or is the library loaded later?")),
         ExitCode::kLibraryNotMapped);
   }
-  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root));
+  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root), policy);
+}
+
+absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
+                                               const std::string& name,
+                                               const EntryPolicy& policy) {
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
+  std::map<std::string, const ElfSymbol*> by_name;
+  for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
+  auto it = by_name.find(name);
+  if (it == by_name.end() || it->second->ifunc) {
+    return WithExitCode(absl::NotFoundError(absl::StrCat(open_path, " does not define ", name)),
+                        ExitCode::kSymbolNotFound);
+  }
+  return ResolveSymbol(*elf, *it->second, by_name, policy);
 }
 
 }  // namespace gridprobe::symbols

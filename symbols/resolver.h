@@ -20,6 +20,7 @@ struct ResolvedSite {
 };
 
 struct ResolvedSymbol {
+  bool entry_emulated = false;  // the kernel emulates the entry instruction
   std::string mangled;
   std::string demangled;
   uint64_t vaddr = 0;
@@ -48,12 +49,20 @@ struct ResolvedModule {
 // operation, the pattern and near candidates.
 absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
                                              const std::string& path,
-                                             const std::string& open_path);
+                                             const std::string& open_path,
+                                             const EntryPolicy& policy);
 
 // Finds the preset's library among `pid`'s mappings and resolves it there.
 // kLibraryNotMapped when the process does not map it (yet).
 absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
+                                                const EntryPolicy& policy,
                                                 const std::string& proc_root = "/proc");
+
+// The probe sites of one function, by exact symbol name (mangled or C), in
+// an ELF file; NotFound (kSymbolNotFound) when the file does not define it.
+absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
+                                               const std::string& name,
+                                               const EntryPolicy& policy);
 
 }  // namespace gridprobe::symbols
 

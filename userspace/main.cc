@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 
 #include <cstdio>
 #include <string>
@@ -20,6 +21,7 @@
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "userspace/agent.h"
+#include "userspace/calibration.h"
 #include "userspace/preset_dirs.h"
 #include "userspace/probe_session.h"
 
@@ -55,6 +57,20 @@ absl::Status CheckProcessExists(int pid) {
                         ExitCode::kNotFound);
   }
   return absl::OkStatus();
+}
+
+std::string CacheDir() {
+  const char* env = std::getenv("GRIDPROBE_CACHE_DIR");
+  return env != nullptr && *env ? env : "/var/cache/gridprobe";
+}
+
+// Entry-site policy for operation functions: only the stack pointer must be
+// intact, and the kernel's measured emulation decides where that is cheapest.
+absl::StatusOr<symbols::EntryPolicy> OperationPolicy(Calibration* calibration) {
+  GP_ASSIGN_OR_RETURN(*calibration, LoadOrMeasureCalibration(CacheDir()));
+  symbols::EntryPolicy policy;
+  policy.emulated = calibration->emulated;
+  return policy;
 }
 
 std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
@@ -94,7 +110,10 @@ absl::Status Attach(const AttachFlags& f) {
   session_options.verbose = f.verbose;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
                       ProbeSession::Create(session_options));
-  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module, symbols::ResolveInProcess(preset, pid));
+  Calibration calibration;
+  GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
+  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
+                      symbols::ResolveInProcess(preset, pid, policy));
   TargetInfo target = ReadTargetInfo(pid);
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
   std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
@@ -119,13 +138,30 @@ struct SymbolsFlags {
 absl::Status ExplainSymbols(const SymbolsFlags& f) {
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+  Calibration calibration;
+  absl::StatusOr<symbols::EntryPolicy> measured = OperationPolicy(&calibration);
+  symbols::EntryPolicy policy;
+  if (measured.ok()) {
+    policy = *measured;
+  } else {
+    std::printf("no calibration (%s): entries stay at +0\n",
+                std::string(measured.status().message()).c_str());
+  }
   symbols::ResolvedModule module;
   int pid = 0;
   if (absl::SimpleAtoi(f.target, &pid) && pid > 0) {
-    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInProcess(preset, pid));
+    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInProcess(preset, pid, policy));
   } else {
-    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInFile(preset, f.target, f.target));
+    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInFile(preset, f.target, f.target, policy));
   }
+  auto cost = [&calibration](const std::string& insn) {
+    auto it = calibration.ns_per_hit.find(symbols::InsnClass(insn.substr(0, insn.find(' '))));
+    if (it == calibration.ns_per_hit.end()) return std::string("cost not measured");
+    return absl::StrFormat("%s, ~%.0f ns per hit",
+                           calibration.emulated.count(it->first) ? "emulated" : "single-stepped",
+                           it->second);
+  };
+  if (measured.ok()) std::printf("%s\n", DescribeCalibration(calibration).c_str());
   std::printf("module %s%s\n", module.path.c_str(),
               module.has_symtab ? "" : "  (stripped: dynamic symbols only)");
   for (const symbols::ResolvedOperation& op : module.ops) {
@@ -134,14 +170,16 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
     for (const symbols::ResolvedSymbol& s : op.symbols) {
       std::printf("  %s\n    address 0x%lx size %lu\n", s.demangled.c_str(),
                   static_cast<unsigned long>(s.vaddr), static_cast<unsigned long>(s.size));
-      std::printf("    entry  +0x%-5lx file offset 0x%lx  %s\n",
+      std::printf("    entry  +0x%-5lx file offset 0x%lx  %-24s %s\n",
                   static_cast<unsigned long>(s.entry.vaddr - s.vaddr),
-                  static_cast<unsigned long>(s.entry.file_offset), s.entry.insn.c_str());
+                  static_cast<unsigned long>(s.entry.file_offset), s.entry.insn.c_str(),
+                  cost(s.entry.insn).c_str());
       for (const symbols::ResolvedSite& e : s.exits) {
-        std::printf("    %-6s +0x%-5lx file offset 0x%lx  %s\n",
-                    symbols::SiteKindName(e.kind) == std::string("return") ? "return" : "exit",
+        std::printf("    %-6s +0x%-5lx file offset 0x%lx  %-24s %s\n",
+                    e.kind == symbols::SiteKind::kReturn ? "return" : "exit",
                     static_cast<unsigned long>(e.vaddr - s.vaddr),
-                    static_cast<unsigned long>(e.file_offset), e.insn.c_str());
+                    static_cast<unsigned long>(e.file_offset), e.insn.c_str(),
+                    cost(e.insn).c_str());
       }
       std::printf("    return mode: safe (probes on %zu exit instructions; an exception "
                   "through the function cannot harm the target)\n",
@@ -186,6 +224,17 @@ int main(int argc, char** argv) {
   symbols_cmd->add_option("--preset", syms.preset, "Library preset name or file")
       ->capture_default_str();
   symbols_cmd->callback([&] { status = gridprobe::ExplainSymbols(syms); });
+
+  CLI::App* calibrate_cmd = app.add_subcommand(
+      "calibrate", "Measure which instructions this kernel emulates for uprobes (cached)");
+  calibrate_cmd->callback([&] {
+    absl::StatusOr<gridprobe::Calibration> c = gridprobe::MeasureCalibration();
+    if (!c.ok()) {
+      status = c.status();
+      return;
+    }
+    std::printf("%s\n", gridprobe::DescribeCalibration(*c).c_str());
+  });
 
   try {
     app.parse(argc, argv);

@@ -12,6 +12,7 @@
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
+#include "userspace/calibration.h"
 #include "userspace/probe_session.h"
 
 namespace gridprobe {
@@ -37,7 +38,12 @@ class LatencyBpfTest : public ::testing::Test {
     text << in.rdbuf();
     auto preset = symbols::ParseLibraryPreset(text.str(), "probe_target.yaml");
     EXPECT_TRUE(preset.ok()) << preset.status();
-    auto module = symbols::ResolveInProcess(*preset, child.pid());
+    auto calibration = MeasureCalibration(500);
+    EXPECT_TRUE(calibration.ok()) << calibration.status();
+    symbols::EntryPolicy policy;
+    if (calibration.ok()) policy.emulated = calibration->emulated;
+    auto module = symbols::ResolveInProcess(*preset, child.pid(), policy);
+    if (module.ok()) outer_entry_ = module->ops[kOuter].symbols.at(0).entry;
     EXPECT_TRUE(module.ok()) << module.status();
     auto session = ProbeSession::Create({});
     EXPECT_TRUE(session.ok()) << session.status();
@@ -63,7 +69,32 @@ class LatencyBpfTest : public ::testing::Test {
   void SetUp() override { GP_REQUIRE_ROOT(); }
 
   uint64_t missed_ = 0;
+  symbols::ResolvedSite outer_entry_;
 };
+
+TEST_F(LatencyBpfTest, CalibrationMeasuresEveryInstructionClass) {
+  auto c = MeasureCalibration(500);
+  ASSERT_TRUE(c.ok()) << c.status();
+  for (const char* cls : {"push", "nop", "jcc", "jmp", "call", "mov", "lea", "test", "sub", "ret",
+                          "endbr64"}) {
+    EXPECT_TRUE(c->ns_per_hit.count(cls)) << cls;
+  }
+  EXPECT_FALSE(c->emulated.empty());
+  // The cheapest class is emulated by definition; anything 3x dearer is not.
+  for (const auto& [cls, ns] : c->ns_per_hit) {
+    EXPECT_GT(ns, 0) << cls;
+  }
+}
+
+TEST_F(LatencyBpfTest, EntryProbeMovedToAnEmulatedBranchFiresOncePerCall) {
+  auto h = Run({"nest", "100"});
+  ASSERT_EQ(h.size(), 5u);
+  // Outer is endbr64; test rdi,rdi; jle: the probe sits on the jle, which
+  // every call executes exactly once whichever way it branches.
+  EXPECT_EQ(outer_entry_.insn.substr(0, 3), "jle");
+  EXPECT_EQ(h[kOuter].count(), 100u);
+  EXPECT_EQ(h[kLeaf].count(), 500u);
+}
 
 TEST_F(LatencyBpfTest, CountsEveryCallFromSeveralThreads) {
   auto h = Run({"threads", "20000"});

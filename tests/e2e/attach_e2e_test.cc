@@ -16,6 +16,7 @@
 #include "symbols/proc_maps.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
+#include "userspace/calibration.h"
 
 namespace gridprobe {
 namespace {
@@ -95,7 +96,7 @@ class AttachE2eTest : public ::testing::Test {
 };
 
 TEST_F(AttachE2eTest, CountsMatchTheProgramsOwnAndPercentilesAreWithinTwoPercent) {
-  auto [report, truth] = ProfileDemo({"--duration", "10", "--rate", "60", "--rows", "40000"});
+  auto [report, truth] = ProfileDemo({"--duration", "12", "--rate", "40", "--rows", "40000"});
   ASSERT_EQ(report["schema"], "gridprobe.report/1");
   ASSERT_EQ(report["stop_reason"], "target exited");
   ASSERT_EQ(report["operations"].size(), 6u);
@@ -137,7 +138,12 @@ std::vector<uint8_t> CodeAtSites(int pid, std::vector<uint8_t>* file_bytes,
                                  bool include_indirect = true) {
   std::string yaml = ReadFile(std::string(GRIDPROBE_SOURCE_DIR) + "/presets/libraries/gridkit.yaml");
   auto preset = symbols::ParseLibraryPreset(yaml, "gridkit.yaml");
-  auto module = symbols::ResolveInProcess(*preset, pid);
+  // The same sites gridprobe chose: same cached calibration.
+  auto calibration = LoadOrMeasureCalibration("/var/cache/gridprobe");
+  EXPECT_TRUE(calibration.ok()) << calibration.status();
+  symbols::EntryPolicy policy;
+  policy.emulated = calibration->emulated;
+  auto module = symbols::ResolveInProcess(*preset, pid, policy);
   EXPECT_TRUE(module.ok()) << module.status();
   auto maps = symbols::ReadMaps(pid);
   std::vector<uint8_t> out;

@@ -10,6 +10,8 @@
 namespace gridprobe::symbols {
 namespace {
 
+const EntryPolicy kPolicy = {{"push", "jcc", "jmp", "call", "nop"}, {}};
+
 LibraryPreset Preset(std::vector<OperationSpec> ops) {
   LibraryPreset p;
   p.name = "t";
@@ -20,14 +22,27 @@ LibraryPreset Preset(std::vector<OperationSpec> ops) {
 
 TEST(Resolver, PieExecutableWithCxxNames) {
   auto m = ResolveInFile(Preset({{"leaf", {"target::Leaf"}, "userVisible"},
-                                 {"recurse", {"target::Re*"}, "background"}}),
-                         PROBE_TARGET_BIN, PROBE_TARGET_BIN);
+                                 {"recurse", {"target::Re*"}, "background"},
+                                 {"outer", {"target::Outer"}, "userVisible"},
+                                 {"middle", {"target::Middle"}, "userVisible"}}),
+                         PROBE_TARGET_BIN, PROBE_TARGET_BIN, kPolicy);
   ASSERT_TRUE(m.ok()) << m.status();
-  ASSERT_EQ(m->ops.size(), 2u);
+  ASSERT_EQ(m->ops.size(), 4u);
   const ResolvedSymbol& leaf = m->ops[0].symbols.at(0);
   EXPECT_EQ(leaf.demangled, "target::Leaf(long)");
   EXPECT_EQ(leaf.mangled, "_ZN6target4LeafEl");
-  EXPECT_EQ(leaf.entry.vaddr, leaf.vaddr + 4) << "entry should skip endbr64";
+  // A leaf without a frame has no emulated instruction before its ret: +0.
+  EXPECT_EQ(leaf.entry.vaddr, leaf.vaddr);
+  EXPECT_FALSE(leaf.entry_emulated);
+  // Outer: endbr64; test rdi,rdi; jle ... -> the jle (test writes only flags).
+  const ResolvedSymbol& outer = m->ops[2].symbols.at(0);
+  EXPECT_EQ(outer.entry.vaddr, outer.vaddr + 7);
+  EXPECT_EQ(outer.entry.insn.substr(0, 3), "jle");
+  EXPECT_TRUE(outer.entry_emulated);
+  // Middle: endbr64; push rbp -> the push.
+  const ResolvedSymbol& middle = m->ops[3].symbols.at(0);
+  EXPECT_EQ(middle.entry.vaddr, middle.vaddr + 4);
+  EXPECT_EQ(middle.entry.insn, "push rbp");
   EXPECT_FALSE(leaf.exits.empty());
   // In a PIE's text segment file offset and address coincide.
   auto elf = ElfFile::Open(PROBE_TARGET_BIN);
@@ -43,7 +58,7 @@ TEST(Resolver, SharedLibraryOffsetsComeFromTheLoadSegment) {
   auto elf = ElfFile::Open(GRIDKIT_LIB);
   ASSERT_TRUE(elf.ok()) << elf.status();
   auto m = ResolveInFile(Preset({{"sort", {"gridkit::Grid::sort"}, "userVisible"}}), GRIDKIT_LIB,
-                         GRIDKIT_LIB);
+                         GRIDKIT_LIB, kPolicy);
   ASSERT_TRUE(m.ok()) << m.status();
   const ResolvedSymbol& s = m->ops[0].symbols.at(0);
   bool in_exec_segment = false;
@@ -61,7 +76,7 @@ TEST(Resolver, SharedLibraryOffsetsComeFromTheLoadSegment) {
 
 TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
   auto m = ResolveInFile(Preset({{"sort", {"gridkit::Grid::sortt"}, "userVisible"}}), GRIDKIT_LIB,
-                         GRIDKIT_LIB);
+                         GRIDKIT_LIB, kPolicy);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kSymbolNotFound);
   EXPECT_NE(m.status().message().find("operation 'sort': no function matches "
@@ -74,14 +89,14 @@ TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
 TEST(Resolver, DebiansLibcAllocatorFamily) {
   auto m = ResolveInFile(Preset({{"malloc", {"malloc"}, "background"},
                                  {"free", {"free"}, "background"}}),
-                         "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6");
+                         "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", kPolicy);
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_FALSE(m->has_symtab);  // Debian strips libc: dynamic symbols only
   EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
 }
 
 TEST(Resolver, NotAnElfFile) {
-  auto m = ResolveInFile(Preset({{"x", {"x"}, "userVisible"}}), "/etc/hostname", "/etc/hostname");
+  auto m = ResolveInFile(Preset({{"x", {"x"}, "userVisible"}}), "/etc/hostname", "/etc/hostname", kPolicy);
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kBadInput);
   EXPECT_EQ(m.status().message(), "/etc/hostname is not an ELF file");

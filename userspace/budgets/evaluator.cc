@@ -64,7 +64,9 @@ absl::Status ValidateOptions(const EvaluatorOptions& options) {
 }
 
 Evaluator::Evaluator(BudgetSet budgets, EvaluatorOptions options)
-    : budgets_(std::move(budgets)), options_(std::move(options)) {
+    : budgets_(std::move(budgets)),
+      options_(std::move(options)),
+      horizon_s_(absl::ToDoubleSeconds(options_.horizon)) {
   if (options_.severities.has_value()) budgets_.severities = *options_.severities;
 }
 
@@ -82,7 +84,7 @@ Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
     for (Metric m : kAllMetrics) {
       std::optional<double> limit = budgets_.LimitFor(op.name, m);
       if (!limit.has_value()) continue;
-      state.metrics.emplace_back(m, *limit, options_.prediction_windows);
+      state.metrics.emplace_back(m, *limit, budgets_.severities, options_.prediction_windows);
     }
     ops_.push_back(std::move(state));
   }
@@ -93,6 +95,7 @@ Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
 
 void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
   if (window_ == 0) first_start_ = window.start;
+  window_x_ = absl::ToDoubleSeconds(window.end - first_start_);
   for (size_t i = 0; i < window.ops.size(); ++i) {
     const OpStats& op = window.ops[i];
     OpState& state = StateFor(op, i);
@@ -105,12 +108,12 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
 void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
                       EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
-  const Severities& levels = budgets_.severities;
+  const MetricValues values = ReadMetrics(op);
   for (MetricState& m : state.metrics) {
-    std::optional<double> value = MetricValue(op, m.metric);
-    if (!value.has_value()) continue;
-    const double ratio = *value / m.budget;
-    const Severity severity = Classify(ratio, levels);
+    const int i = static_cast<int>(m.metric);
+    if (!values.measured[i]) continue;
+    const double value = values.value[i];
+    const Severity severity = Classify(value, m.thresholds);
 
     if (severity != Severity::kNone) {
       m.good_streak = 0;
@@ -122,13 +125,14 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
       m.streak_worst = std::max(m.streak_worst, severity);
       if (m.open >= 0) {
         Violation& v = violations_[m.open];
-        v.actual = *value;
-        v.peak = std::max(v.peak, *value);
+        v.actual = value;
+        v.peak = std::max(v.peak, value);
         v.last_window = window_;
         v.impact = impact;
         if (severity > v.severity) {
           v.severity = severity;
-          sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, ratio, window.end));
+          sink.OnEvent(
+              ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
         }
       } else if (m.bad_streak >= options_.open_after) {
         m.open = static_cast<int>(violations_.size());
@@ -137,21 +141,20 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
         v.metric = m.metric;
         v.impact = impact;
         v.budget = m.budget;
-        v.actual = v.peak = *value;
+        v.actual = v.peak = value;
         v.severity = m.streak_worst;
         v.since = m.streak_start;
         v.first_window = m.streak_first_window;
         v.last_window = window_;
-        sink.OnEvent(
-            ViolationEvent(EventKind::kViolationOpened, violations_.back(), ratio, window.end));
+        sink.OnEvent(ViolationEvent(EventKind::kViolationOpened, v, value, window.end));
       }
     } else {
       m.bad_streak = 0;
       if (m.open >= 0 && ++m.good_streak >= options_.resolve_after) {
         Violation& v = violations_[m.open];
         v.until = window.end;
-        v.actual = *value;
-        Event event = ViolationEvent(EventKind::kViolationResolved, v, ratio, window.end);
+        Event event =
+            ViolationEvent(EventKind::kViolationResolved, v, value, window.end);
         m.open = -1;
         m.good_streak = 0;
         // A forecast right after recovery would only describe the recovery.
@@ -161,9 +164,9 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
     }
 
     if (options_.prediction_windows > 0) {
-      m.trend.Add(absl::ToDoubleSeconds(window.end - first_start_), *value);
+      m.trend.Add(window_x_, value);
       if (severity == Severity::kNone && m.open < 0 && window_ >= m.quiet_until) {
-        Forecast(op, impact, m, *value, window, sink);
+        Forecast(op, impact, m, value, window, sink);
       }
     }
   }
@@ -171,13 +174,14 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
 
 void Evaluator::Forecast(const OpStats& op, Impact impact, MetricState& m, double value,
                          const Snapshot& window, EventSink& sink) {
-  if (m.trend.size() < kMinPredictionPoints) return;
+  const double threshold = m.thresholds.warning;
+  if (m.trend.size() < kMinPredictionPoints ||
+      !m.trend.Reaches(threshold, window_x_, horizon_s_, kMinPredictionRSquared)) {
+    return;
+  }
   std::optional<LineFit> fit = m.trend.Fit();
-  if (!fit.has_value() || !(fit->slope > 0) || fit->r_squared < kMinPredictionRSquared) return;
-  const double threshold = m.budget * budgets_.severities.warning;
-  const double now_x = absl::ToDoubleSeconds(window.end - first_start_);
-  const double eta_s = (threshold - fit->intercept) / fit->slope - now_x;
-  if (!(eta_s > 0) || eta_s > absl::ToDoubleSeconds(options_.horizon)) return;
+  if (!fit.has_value() || !(fit->slope > 0)) return;
+  const double eta_s = std::max(0.0, (threshold - fit->intercept) / fit->slope - window_x_);
 
   Event e;
   e.kind = EventKind::kPrediction;
@@ -206,15 +210,16 @@ void Evaluator::Forecast(const OpStats& op, Impact impact, MetricState& m, doubl
   sink.OnEvent(e);
 }
 
-Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double ratio,
+Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double value,
                                 absl::Time at) const {
+  const double ratio = value / v.budget;
   Event e;
   e.kind = kind;
   e.operation = v.operation;
   e.metric = v.metric;
   e.impact = v.impact;
   e.budget = v.budget;
-  e.actual = v.actual;
+  e.actual = value;
   e.ratio = ratio;
   e.severity = v.severity;
   e.since = v.since;
@@ -222,7 +227,7 @@ Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double ratio
   e.windows = window_ - v.first_window + 1;
   const std::string subject = Subject(v.operation, v.metric);
   const std::string budget = FormatValue(v.metric, v.budget);
-  const std::string actual = FormatValue(v.metric, v.actual);
+  const std::string actual = FormatValue(v.metric, value);
   switch (kind) {
     case EventKind::kViolationOpened:
       e.message = absl::StrCat(subject, " ", actual, " over its ", budget, " budget (",

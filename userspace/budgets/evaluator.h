@@ -118,11 +118,15 @@ class Evaluator {
 
  private:
   struct MetricState {
-    MetricState(Metric m, double limit, int prediction_windows)
-        : metric(m), budget(limit), trend(std::max(prediction_windows, 2)) {}
+    MetricState(Metric m, double limit, const Severities& s, int prediction_windows)
+        : metric(m),
+          budget(limit),
+          thresholds(ThresholdsFor(limit, s)),
+          trend(std::max(prediction_windows, 2)) {}
 
     Metric metric;
     double budget;
+    Thresholds thresholds;
     int bad_streak = 0;
     int good_streak = 0;
     Severity streak_worst = Severity::kNone;
@@ -142,12 +146,15 @@ class Evaluator {
   void Judge(const OpStats& op, OpState& state, const Snapshot& window, EventSink& sink);
   void Forecast(const OpStats& op, Impact impact, MetricState& m, double value,
                 const Snapshot& window, EventSink& sink);
-  Event ViolationEvent(EventKind kind, const Violation& v, double ratio, absl::Time at) const;
+  // `value`: the metric in the window that caused the event.
+  Event ViolationEvent(EventKind kind, const Violation& v, double value, absl::Time at) const;
 
   BudgetSet budgets_;
   EvaluatorOptions options_;
   int64_t window_ = 0;  // number of the window being judged
   absl::Time first_start_ = absl::InfinitePast();
+  double window_x_ = 0;  // seconds from first_start_ to the end of this window
+  double horizon_s_;
 
   std::vector<OpState> ops_;
   absl::flat_hash_map<std::string, size_t> index_;

@@ -76,28 +76,28 @@ std::optional<Metric> ParseMetric(absl::string_view name) {
 }
 
 std::optional<double> MetricValue(const OpStats& op, Metric m) {
-  switch (m) {
-    case Metric::kP50:
-      return static_cast<double>(op.p50_ns);
-    case Metric::kP95:
-      return static_cast<double>(op.p95_ns);
-    case Metric::kP99:
-      return static_cast<double>(op.p99_ns);
-    case Metric::kMax:
-      return static_cast<double>(op.max_ns);
-    case Metric::kMean:
-      return op.mean_ns;
-    case Metric::kCallsPerS:
-      return op.calls_per_s;
-    case Metric::kAllocBytesPerCall:
-      return op.alloc_bytes_per_call;
-    case Metric::kLiveBytes:
-      if (!op.live_bytes.has_value()) return std::nullopt;
-      return static_cast<double>(*op.live_bytes);
-    case Metric::kLeakGrowth:
-      return op.leak_growth_bytes_per_s;
-  }
-  return std::nullopt;
+  const MetricValues values = ReadMetrics(op);
+  const int i = static_cast<int>(m);
+  if (!values.measured[i]) return std::nullopt;
+  return values.value[i];
+}
+
+MetricValues ReadMetrics(const OpStats& op) {
+  MetricValues v;
+  auto set = [&v](Metric m, double value) {
+    v.value[static_cast<int>(m)] = value;
+    v.measured[static_cast<int>(m)] = true;
+  };
+  set(Metric::kP50, static_cast<double>(op.p50_ns));
+  set(Metric::kP95, static_cast<double>(op.p95_ns));
+  set(Metric::kP99, static_cast<double>(op.p99_ns));
+  set(Metric::kMax, static_cast<double>(op.max_ns));
+  set(Metric::kMean, op.mean_ns);
+  set(Metric::kCallsPerS, op.calls_per_s);
+  if (op.alloc_bytes_per_call) set(Metric::kAllocBytesPerCall, *op.alloc_bytes_per_call);
+  if (op.live_bytes) set(Metric::kLiveBytes, static_cast<double>(*op.live_bytes));
+  if (op.leak_growth_bytes_per_s) set(Metric::kLeakGrowth, *op.leak_growth_bytes_per_s);
+  return v;
 }
 
 std::string FormatValue(Metric m, double value) {
@@ -131,11 +131,17 @@ const char* SeverityName(Severity s) {
   return "";
 }
 
-Severity Classify(double ratio, const Severities& s) {
-  if (!(ratio > s.warning)) return Severity::kNone;
-  if (ratio >= s.critical) return Severity::kCritical;
-  if (ratio >= s.error) return Severity::kError;
+Thresholds ThresholdsFor(double budget, const Severities& s) {
+  return {budget * s.warning, budget * s.error, budget * s.critical};
+}
+
+Severity Classify(double value, const Thresholds& t) {
+  if (!(value > t.warning)) return Severity::kNone;
+  if (value >= t.critical) return Severity::kCritical;
+  if (value >= t.error) return Severity::kError;
   return Severity::kWarning;
 }
+
+Severity Classify(double ratio, const Severities& s) { return Classify(ratio, ThresholdsFor(1, s)); }
 
 }  // namespace gridprobe::budgets

@@ -46,6 +46,13 @@ std::optional<Metric> ParseMetric(absl::string_view name);
 // metrics while memory tracking is off).
 std::optional<double> MetricValue(const OpStats& op, Metric m);
 
+// Every metric of `op` at once, indexed by Metric; for the evaluator's loop.
+struct MetricValues {
+  std::array<double, kNumMetrics> value{};
+  std::array<bool, kNumMetrics> measured{};
+};
+MetricValues ReadMetrics(const OpStats& op);
+
 // For people: "150 ms", "12.3 µs", "64 KiB", "1.5 MiB/s", "120 calls/s".
 std::string FormatValue(Metric m, double value);
 
@@ -60,9 +67,19 @@ struct Severities {
   double critical = 2.0;
 };
 
-// kNone while `ratio` does not exceed the warning ratio; past it, the highest
-// severity whose ratio it reaches. With the defaults: 1.0 is fine, 1.01 a
-// warning, 1.5 an error, 2.0 critical.
+// The values at which each severity starts, for one budget.
+struct Thresholds {
+  double warning;
+  double error;
+  double critical;
+};
+Thresholds ThresholdsFor(double budget, const Severities& s);
+
+// kNone while `value` does not exceed the warning threshold; past it, the
+// highest severity whose threshold it reaches.
+Severity Classify(double value, const Thresholds& t);
+// The same for a ratio of value to budget. With the default severities:
+// 1.0 is fine, 1.01 a warning, 1.5 an error, 2.0 critical.
 Severity Classify(double ratio, const Severities& s);
 
 }  // namespace gridprobe::budgets

@@ -2,14 +2,14 @@
 
 namespace gridprobe::budgets {
 
-TrendWindow::TrendWindow(int capacity) : xs_(capacity), ys_(capacity) {}
+TrendWindow::TrendWindow(int capacity) : capacity_(capacity), points_(2 * capacity) {}
 
 void TrendWindow::Add(double x, double y) {
-  const int capacity = static_cast<int>(xs_.size());
-  if (count_ == capacity) {
+  double* slot = &points_[2 * next_];
+  if (count_ == capacity_) {
     // Drop the oldest point's share of the sums.
-    const double ox = xs_[next_] - origin_;
-    const double oy = ys_[next_] - y_origin_;
+    const double ox = slot[0] - origin_;
+    const double oy = slot[1] - y_origin_;
     sx_ -= ox;
     sy_ -= oy;
     sxx_ -= ox * ox;
@@ -22,9 +22,9 @@ void TrendWindow::Add(double x, double y) {
     }
     ++count_;
   }
-  xs_[next_] = x;
-  ys_[next_] = y;
-  next_ = (next_ + 1) % capacity;
+  slot[0] = x;
+  slot[1] = y;
+  if (++next_ == capacity_) next_ = 0;
   const double dx = x - origin_;
   const double dy = y - y_origin_;
   sx_ += dx;
@@ -33,24 +33,38 @@ void TrendWindow::Add(double x, double y) {
   sxy_ += dx * dy;
   syy_ += dy * dy;
   // Subtracting drifts; start afresh once per pass over the buffer.
-  if (next_ == 0 && count_ == capacity) Recompute();
+  if (next_ == 0 && count_ == capacity_) Recompute();
 }
 
 void TrendWindow::Recompute() {
-  const int capacity = static_cast<int>(xs_.size());
-  origin_ = xs_[next_];  // the oldest point
-  y_origin_ = ys_[next_];
+  // Called when the buffer is full and next_ is 0: points are oldest first.
+  origin_ = points_[0];
+  y_origin_ = points_[1];
   sx_ = sy_ = sxx_ = sxy_ = syy_ = 0;
   for (int i = 0; i < count_; ++i) {
-    const int j = (next_ + i) % capacity;
-    const double dx = xs_[j] - origin_;
-    const double dy = ys_[j] - y_origin_;
+    const double dx = points_[2 * i] - origin_;
+    const double dy = points_[2 * i + 1] - y_origin_;
     sx_ += dx;
     sy_ += dy;
     sxx_ += dx * dx;
     sxy_ += dx * dy;
     syy_ += dy * dy;
   }
+}
+
+bool TrendWindow::Reaches(double y, double x_now, double within, double min_r_squared) const {
+  if (count_ < 2) return false;
+  // The sums' variances and covariance, each times n, so nothing is divided.
+  const double n = count_;
+  const double vxx = n * sxx_ - sx_ * sx_;
+  const double vxy = n * sxy_ - sx_ * sy_;
+  const double vyy = n * syy_ - sy_ * sy_;
+  if (!(vxx > 0) || !(vxy > 0) || vxy * vxy < min_r_squared * vxx * vyy) return false;
+  // With slope b = vxy / vxx and the line at x_now at height h, the
+  // crossing is (y - h) / b past x_now; times n * vxx, and with x and y
+  // measured from the origin:
+  const double rise = (n * (y - y_origin_) - sy_) * vxx - vxy * (n * (x_now - origin_) - sx_);
+  return rise > 0 && rise <= n * vxy * within;
 }
 
 std::optional<LineFit> TrendWindow::Fit() const {

@@ -25,16 +25,20 @@ class TrendWindow {
   void Add(double x, double y);
   int size() const { return count_; }
   // x of the oldest point held. REQUIRES: size() > 0.
-  double oldest_x() const { return xs_[count_ < static_cast<int>(xs_.size()) ? 0 : next_]; }
+  double oldest_x() const { return points_[2 * (count_ < capacity_ ? 0 : next_)]; }
 
   // The line through the points held; nullopt with fewer than two.
   std::optional<LineFit> Fit() const;
 
+  // Whether Fit() rises with R² >= min_r_squared and reaches `y` at an x in
+  // (x_now, x_now + within]. Cheaper than Fit(): no division.
+  bool Reaches(double y, double x_now, double within, double min_r_squared) const;
+
  private:
   void Recompute();
 
-  std::vector<double> xs_;
-  std::vector<double> ys_;
+  int capacity_;
+  std::vector<double> points_;  // x0, y0, x1, y1, ...: one allocation
   int next_ = 0;
   int count_ = 0;
   // Sums over the points held, measured from (origin_, y_origin_) so that

@@ -191,7 +191,7 @@ TEST_F(ConfigTest, EnvironmentReferences) {
 
 TEST_F(ConfigTest, InvalidYaml) {
   EXPECT_EQ(Error("presets: [gridkit\n"),
-            "g.yaml:1:10: invalid YAML: end of sequence flow not found");
+            "g.yaml:2:1: invalid YAML: end of sequence flow not found");
 }
 
 TEST(LoadConfigTest, MissingFile) {

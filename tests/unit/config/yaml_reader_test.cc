@@ -62,10 +62,10 @@ class ReaderTest : public ::testing::Test {
 
 TEST_F(ReaderTest, SyntaxErrorsArePositioned) {
   absl::Status s = reader_.Parse("a: [1, 2\nb: 3\n").status();
-  EXPECT_EQ(s.message(), "f.yaml:1:4: invalid YAML: end of sequence flow not found");
+  EXPECT_EQ(s.message(), "f.yaml:2:2: invalid YAML: end of sequence flow not found");
   EXPECT_EQ(ExitCodeOf(s), ExitCode::kBadInput);
-  EXPECT_EQ(reader_.Parse("a: 'open\n").status().message(),
-            "f.yaml:2:1: invalid YAML: illegal EOF in scalar");
+  EXPECT_EQ(reader_.Parse("a: 'open").status().message(),
+            "f.yaml:1:9: invalid YAML: illegal EOF in scalar");
 }
 
 TEST_F(ReaderTest, NestingTooDeepIsAnErrorNotACrash) {

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Allocation accounting: every allocation is charged to the innermost
+ * operation running on the allocating thread (read from the latency
+ * programs' frame stacks), kept in a bounded map of live allocations until
+ * it is freed, and summed per category.
+ *
+ * Entry programs remember the request per thread; one return program
+ * (uretprobe: nothing unwinds through an allocator) records the result.
+ * An allocator that calls another (reallocarray -> realloc, memalign
+ * helpers) is counted once, at the outermost call.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "frames.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Set between open and load. */
+const volatile __u32 track_unattributed = 1;	/* --memory full (1) or ops (0) */
+const volatile __u32 collect_stacks = 1;
+
+enum alloc_kind {
+	KIND_PLAIN = 1,		/* malloc, calloc, memalign, aligned_alloc, valloc, pvalloc */
+	KIND_REALLOC,		/* realloc, reallocarray: frees old_ptr when it moves or size is 0 */
+	KIND_POSIX_MEMALIGN,	/* result written through memptr, return value is an errno */
+};
+
+struct pending {
+	__u64 size;
+	__u64 old_ptr;
+	__u64 memptr;
+	__u64 caller;
+	__u32 kind;
+	__u32 depth;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);	/* sized like threads */
+	__type(key, __u32);
+	__type(value, struct pending);
+} pendings SEC(".maps");
+
+/* Sized by user space before load (--max-allocs). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 262144);
+	__type(key, __u64);
+	__type(value, struct alloc_info);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, GP_MAX_CATEGORIES);
+	__type(key, __u32);
+	__type(value, struct cat_stats);
+} cats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mem_counters);
+} counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 16384);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, GP_STACK_DEPTH * sizeof(__u64));
+} stacks SEC(".maps");
+
+static __always_inline struct mem_counters *counters_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+/* The innermost operation open on this thread, as a category. */
+static __always_inline __u32 current_category(__u32 tid)
+{
+	struct thread_frames *tf = bpf_map_lookup_elem(&threads, &tid);
+	__u32 d;
+
+	if (!tf)
+		return GP_CAT_UNATTRIBUTED;
+	d = tf->depth;
+	if (d == 0 || d > GP_MAX_FRAMES)
+		return GP_CAT_UNATTRIBUTED;
+	return tf->frames[(d - 1) & (GP_MAX_FRAMES - 1)].op + 1;
+}
+
+static __always_inline void charge_free(__u64 ptr)
+{
+	struct alloc_info *info;
+	struct cat_stats *cs;
+	struct mem_counters *mc;
+	__u32 cat;
+
+	if (!ptr)
+		return;
+	info = bpf_map_lookup_elem(&allocs, &ptr);
+	if (!info) {
+		mc = counters_get();
+		if (mc)
+			mc->unknown_frees++;
+		return;
+	}
+	cat = info->category;
+	cs = bpf_map_lookup_elem(&cats, &cat);
+	if (cs) {
+		cs->frees++;
+		cs->free_bytes += info->size;
+	}
+	bpf_map_delete_elem(&allocs, &ptr);
+}
+
+static __always_inline void charge_alloc(void *ctx, __u64 ptr, __u64 size, __u64 caller, __u32 tid)
+{
+	struct alloc_info info = {};
+	struct cat_stats *cs;
+	struct mem_counters *mc;
+	__u32 cat = current_category(tid);
+
+	if (cat == GP_CAT_UNATTRIBUTED && !track_unattributed)
+		return;
+	cs = bpf_map_lookup_elem(&cats, &cat);
+	if (!cs)
+		return;
+	if (bpf_map_lookup_elem(&allocs, &ptr)) {
+		/* Reused without a traced free (freed by a path we do not probe). */
+		charge_free(ptr);
+		mc = counters_get();
+		if (mc)
+			mc->reused++;
+	}
+	info.size = size;
+	info.ts_ns = bpf_ktime_get_ns();
+	info.caller = caller;
+	info.stack_id = collect_stacks ? bpf_get_stackid(ctx, &stacks, BPF_F_USER_STACK) : -1;
+	info.category = cat;
+	if (bpf_map_update_elem(&allocs, &ptr, &info, BPF_NOEXIST)) {
+		cs->dropped++;
+		cs->dropped_bytes += size;
+		return;
+	}
+	cs->allocs++;
+	cs->alloc_bytes += size;
+}
+
+/* Remembers a request; returns 0 when this call is nested in another. */
+static __always_inline int begin(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 old_ptr,
+				 __u64 memptr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pendings, &tid);
+	struct pending fresh = {};
+	struct mem_counters *mc;
+
+	if (p && p->depth > 0) {
+		p->depth++;
+		mc = counters_get();
+		if (mc)
+			mc->nested_calls++;
+		return 0;
+	}
+	fresh.size = size;
+	fresh.old_ptr = old_ptr;
+	fresh.memptr = memptr;
+	fresh.kind = kind;
+	fresh.depth = 1;
+	/* At the entry site the stack pointer still points at the return address. */
+	bpf_probe_read_user(&fresh.caller, sizeof(fresh.caller), (void *)PT_REGS_SP(ctx));
+	bpf_map_update_elem(&pendings, &tid, &fresh, BPF_ANY);
+	return 1;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(malloc_enter, __u64 size)
+{
+	begin(ctx, KIND_PLAIN, size, 0, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_enter, __u64 n, __u64 size)
+{
+	begin(ctx, KIND_PLAIN, n * size, 0, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_enter, __u64 ptr, __u64 size)
+{
+	begin(ctx, KIND_REALLOC, size, ptr, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_enter, __u64 ptr, __u64 n, __u64 size)
+{
+	begin(ctx, KIND_REALLOC, n * size, ptr, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(memalign_enter, __u64 alignment, __u64 size)
+{
+	begin(ctx, KIND_PLAIN, size, 0, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_enter, __u64 memptr, __u64 alignment, __u64 size)
+{
+	begin(ctx, KIND_POSIX_MEMALIGN, size, 0, memptr);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_exit, __u64 ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pendings, &tid);
+	struct mem_counters *mc;
+	__u64 ptr = ret;
+
+	if (!p || p->depth == 0)
+		return 0;
+	if (p->depth > 1) {
+		p->depth--;
+		return 0;
+	}
+	p->depth = 0;
+	if (p->kind == KIND_POSIX_MEMALIGN) {
+		ptr = 0;
+		if (ret == 0)
+			bpf_probe_read_user(&ptr, sizeof(ptr), (void *)p->memptr);
+	}
+	if (p->kind == KIND_REALLOC && p->old_ptr && (ptr || p->size == 0)) {
+		/* Moved, resized in place (same address) or freed by size 0. */
+		charge_free(p->old_ptr);
+	}
+	if (!ptr) {
+		if (p->size > 0) {
+			mc = counters_get();
+			if (mc)
+				mc->failed++;
+		}
+		return 0;
+	}
+	charge_alloc(ctx, ptr, p->size, p->caller, tid);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_enter, __u64 ptr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct pending *p = bpf_map_lookup_elem(&pendings, &tid);
+
+	/* realloc freeing internally is accounted by its own return. */
+	if (p && p->depth > 0)
+		return 0;
+	charge_free(ptr);
+	return 0;
+}

@@ -1,0 +1,102 @@
+#include "faults.h"
+
+#include <time.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gridkit_demo {
+namespace {
+
+uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Written so that the hashing cannot be optimized away.
+volatile uint64_t burn_sink;
+
+void* AllocateTouched(uint64_t bytes) {
+  void* block = std::malloc(bytes);
+  if (block == nullptr) throw std::bad_alloc();
+  // Touch every page so the memory is resident, as a real cache or leak would be.
+  std::memset(block, 0xA5, bytes);
+  return block;
+}
+
+}  // namespace
+
+FaultMemory::~FaultMemory() {
+  for (PerOp& op : ops_) {
+    for (auto& [block, bytes] : op.cache) std::free(block);
+    for (void* block : op.leaked) std::free(block);
+  }
+}
+
+void FaultMemory::Leak(Op op, uint64_t bytes) {
+  void* block = AllocateTouched(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  PerOp& per_op = ops_[Index(op)];
+  per_op.leaked.push_back(block);
+  per_op.leaked_bytes += bytes;
+}
+
+void FaultMemory::AddToCache(Op op, uint64_t bytes, uint64_t max_bytes) {
+  void* block = AllocateTouched(bytes);
+  std::lock_guard<std::mutex> lock(mu_);
+  PerOp& per_op = ops_[Index(op)];
+  per_op.cache.emplace_back(block, bytes);
+  per_op.cache_bytes += bytes;
+  while (per_op.cache_bytes > max_bytes) {
+    auto [oldest, oldest_bytes] = per_op.cache.front();
+    per_op.cache.pop_front();
+    per_op.cache_bytes -= oldest_bytes;
+    std::free(oldest);
+  }
+}
+
+MemoryCounts FaultMemory::Counts(Op op) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  const PerOp& per_op = ops_[Index(op)];
+  return MemoryCounts{per_op.leaked_bytes, per_op.leaked.size(), per_op.cache_bytes,
+                      per_op.cache.size()};
+}
+
+FaultInjector::FaultInjector(const std::array<OpFaults, kNumOps>& faults, uint64_t seed,
+                             FaultMemory* memory)
+    : faults_(faults), memory_(memory), rng_(seed) {}
+
+bool FaultInjector::Chance(double percent) {
+  if (percent <= 0) return false;
+  return std::uniform_real_distribution<double>(0, 100)(rng_) < percent;
+}
+
+void FaultInjector::Checkpoint(const char* op_name, int stage) {
+  if (stage != 0) return;
+  std::optional<Op> op = OpFromName(op_name);
+  if (!op) return;
+  const OpFaults& f = faults_[Index(*op)];
+  if (f.slow_ms > 0 && Chance(f.slow_percent)) BurnCpu(f.slow_ms);
+  if (f.leak_bytes > 0) memory_->Leak(*op, f.leak_bytes);
+  if (f.cache_bytes > 0) memory_->AddToCache(*op, f.cache_bytes, f.cache_max_bytes);
+  if (Chance(f.throw_percent)) throw Cancelled(std::string(op_name) + " cancelled");
+}
+
+void BurnCpu(double ms) {
+  const uint64_t deadline = MonotonicNs() + static_cast<uint64_t>(ms * 1e6);
+  unsigned char buffer[4096];
+  std::memset(buffer, 0x5C, sizeof(buffer));
+  uint64_t hash = 0xCBF29CE484222325ull;
+  do {
+    for (unsigned char byte : buffer) hash = (hash ^ byte) * 0x100000001B3ull;  // FNV-1a
+    buffer[hash % sizeof(buffer)] ^= static_cast<unsigned char>(hash);
+  } while (MonotonicNs() < deadline);
+  burn_sink = hash;
+}
+
+}  // namespace gridkit_demo

@@ -1,0 +1,203 @@
+#include "userspace/calibration.h"
+
+#include <bpf/libbpf.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "base/status.h"
+#include "latency.skel.h"
+#include "symbols/proc_maps.h"
+#include "userspace/report.h"
+
+// One tiny function per instruction class, the class's instruction first.
+extern "C" {
+long gp_calib_push(long);
+long gp_calib_nop(long);
+long gp_calib_jcc(long);
+long gp_calib_jmp(long);
+long gp_calib_call(long);
+long gp_calib_mov(long);
+long gp_calib_lea(long);
+long gp_calib_test(long);
+long gp_calib_sub(long);
+long gp_calib_ret(long);
+long gp_calib_endbr64(long);
+}
+
+asm(R"(
+  .text
+  .p2align 4
+gp_calib_push:
+  push %rbp
+  pop %rbp
+  ret
+  .p2align 4
+gp_calib_nop:
+  nopl 0x0(%rax,%rax,1)
+  ret
+  .p2align 4
+gp_calib_jcc:
+  je 1f
+1:ret
+  .p2align 4
+gp_calib_jmp:
+  jmp 1f
+1:ret
+  .p2align 4
+gp_calib_call:
+  call 1f
+1:add $8, %rsp
+  ret
+  .p2align 4
+gp_calib_mov:
+  mov %rdi, %rax
+  ret
+  .p2align 4
+gp_calib_lea:
+  lea 1(%rdi), %rax
+  ret
+  .p2align 4
+gp_calib_test:
+  test %rdi, %rdi
+  ret
+  .p2align 4
+gp_calib_sub:
+  sub $8, %rsp
+  add $8, %rsp
+  ret
+  .p2align 4
+gp_calib_ret:
+  ret
+  .p2align 4
+gp_calib_endbr64:
+  endbr64
+  ret
+)");
+
+namespace gridprobe {
+namespace {
+
+struct Probe {
+  const char* cls;
+  long (*fn)(long);
+};
+
+constexpr Probe kProbes[] = {
+    {"push", gp_calib_push}, {"nop", gp_calib_nop},   {"jcc", gp_calib_jcc},
+    {"jmp", gp_calib_jmp},   {"call", gp_calib_call}, {"mov", gp_calib_mov},
+    {"lea", gp_calib_lea},   {"test", gp_calib_test}, {"sub", gp_calib_sub},
+    {"ret", gp_calib_ret},   {"endbr64", gp_calib_endbr64}};
+
+double NowNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e9 + static_cast<double>(ts.tv_nsec);
+}
+
+double TimeCalls(long (*fn)(long), int n) {
+  volatile long sink = 0;
+  double t0 = NowNs();
+  for (int i = 0; i < n; ++i) sink = fn(sink);
+  return (NowNs() - t0) / n;
+}
+
+std::string KernelRelease() {
+  utsname u;
+  return uname(&u) == 0 ? u.release : "unknown";
+}
+
+}  // namespace
+
+absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
+  latency_bpf* skel = latency_bpf::open_and_load();
+  if (skel == nullptr) {
+    int err = errno;
+    return ErrnoError(err, "load the calibration program",
+                      err == EPERM ? ExitCode::kPermission : ExitCode::kKernelUnsupported);
+  }
+  GP_ASSIGN_OR_RETURN(std::vector<symbols::Mapping> maps, symbols::ReadMaps(getpid()));
+  Calibration c;
+  c.kernel = KernelRelease();
+  absl::Status status;
+  for (const Probe& p : kProbes) {
+    uint64_t addr = reinterpret_cast<uint64_t>(p.fn);
+    const symbols::Mapping* m = nullptr;
+    for (const symbols::Mapping& candidate : maps) {
+      if (addr >= candidate.start && addr < candidate.end && !candidate.path.empty()) {
+        m = &candidate;
+      }
+    }
+    if (m == nullptr) {
+      status = absl::InternalError("calibration code is not in a file mapping");
+      break;
+    }
+    uint64_t offset = addr - m->start + m->file_offset;
+    double base = TimeCalls(p.fn, hits_per_class);
+    bpf_link* link = bpf_program__attach_uprobe(skel->progs.calibrate, false, getpid(),
+                                                "/proc/self/exe", offset);
+    if (link == nullptr) {
+      status = ErrnoError(errno, absl::StrCat("attach the calibration probe (", p.cls, ")"),
+                          ExitCode::kAttachFailed);
+      break;
+    }
+    double probed = TimeCalls(p.fn, hits_per_class);
+    bpf_link__destroy(link);
+    c.ns_per_hit[p.cls] = std::max(0.0, probed - base);
+  }
+  latency_bpf::destroy(skel);
+  GP_RETURN_IF_ERROR(status);
+  double cheapest = 1e300;
+  for (const auto& [cls, ns] : c.ns_per_hit) cheapest = std::min(cheapest, ns);
+  for (const auto& [cls, ns] : c.ns_per_hit) {
+    if (ns <= 3 * cheapest) c.emulated.insert(cls);
+  }
+  return c;
+}
+
+absl::StatusOr<Calibration> LoadOrMeasureCalibration(const std::string& cache_dir) {
+  const std::string release = KernelRelease();
+  const std::string path = absl::StrCat(cache_dir, "/uprobe-calibration-", release, ".json");
+  std::ifstream in(path);
+  if (in) {
+    nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
+    if (!j.is_discarded() && j.value("kernel", "") == release && j.contains("ns_per_hit") &&
+        j.contains("emulated")) {
+      Calibration c;
+      c.kernel = release;
+      for (const auto& [cls, ns] : j["ns_per_hit"].items()) c.ns_per_hit[cls] = ns.get<double>();
+      for (const auto& cls : j["emulated"]) c.emulated.insert(cls.get<std::string>());
+      return c;
+    }
+  }
+  GP_ASSIGN_OR_RETURN(Calibration c, MeasureCalibration());
+  nlohmann::json j = {{"kernel", c.kernel}, {"ns_per_hit", c.ns_per_hit},
+                      {"emulated", c.emulated}};
+  mkdir(cache_dir.c_str(), 0755);
+  (void)WriteFileAtomically(path, j.dump(2) + "\n");  // best effort: next run measures again
+  return c;
+}
+
+std::string DescribeCalibration(const Calibration& c) {
+  std::vector<std::pair<double, std::string>> sorted;
+  for (const auto& [cls, ns] : c.ns_per_hit) sorted.emplace_back(ns, cls);
+  std::sort(sorted.begin(), sorted.end());
+  std::vector<std::string> parts;
+  for (const auto& [ns, cls] : sorted) {
+    parts.push_back(absl::StrFormat("%s %.0f ns%s", cls, ns, c.emulated.count(cls) ? "" : " (single-stepped)"));
+  }
+  return absl::StrCat("uprobe hit cost on kernel ", c.kernel, ": ", absl::StrJoin(parts, ", "));
+}
+
+}  // namespace gridprobe

@@ -1,0 +1,37 @@
+// Which instructions the running kernel emulates for a uprobe, measured.
+//
+// A uprobe hit on an instruction the kernel can emulate costs one trap; on
+// one it cannot, a second trap to single-step it out of line (10x dearer on
+// virtual machines). Which is which depends on the kernel, so gridprobe
+// measures it once per kernel release and caches the answer.
+#ifndef GRIDPROBE_USERSPACE_CALIBRATION_H_
+#define GRIDPROBE_USERSPACE_CALIBRATION_H_
+
+#include <map>
+#include <set>
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace gridprobe {
+
+struct Calibration {
+  std::string kernel;                     // uname release
+  std::map<std::string, double> ns_per_hit;  // instruction class -> cost of a probe hit
+  std::set<std::string> emulated;         // classes within 3x of the cheapest
+};
+
+// Times a bare uprobe on each instruction class in this process. Root.
+absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class = 2000);
+
+// The cached calibration for this kernel from `cache_dir`, measured and
+// saved there first when missing or unreadable. A cache that cannot be
+// written is not an error.
+absl::StatusOr<Calibration> LoadOrMeasureCalibration(const std::string& cache_dir);
+
+// "push 690 ns (emulated), ret 9600 ns, ..." for explanations.
+std::string DescribeCalibration(const Calibration& c);
+
+}  // namespace gridprobe
+
+#endif  // GRIDPROBE_USERSPACE_CALIBRATION_H_
