@@ -21,6 +21,10 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 track_unattributed = 1;	/* --memory full (1) or ops (0) */
 const volatile __u32 collect_stacks = 1;
 
+/* Set by user space to freeze the counters and the live map for a
+ * consistent final read while the probes are still attached. */
+volatile __u32 paused = 0;
+
 enum alloc_kind {
 	KIND_PLAIN = 1,		/* malloc, calloc, memalign, aligned_alloc, valloc, pvalloc */
 	KIND_REALLOC,		/* realloc, reallocarray: frees old_ptr when it moves or size is 0 */
@@ -160,6 +164,8 @@ static __always_inline int begin(struct pt_regs *ctx, __u32 kind, __u64 size, __
 	struct pending fresh = {};
 	struct mem_counters *mc;
 
+	if (paused)
+		return 0;
 	if (p && p->depth > 0) {
 		p->depth++;
 		mc = counters_get();
@@ -230,6 +236,10 @@ int BPF_KRETPROBE(alloc_exit, __u64 ret)
 
 	if (!p || p->depth == 0)
 		return 0;
+	if (paused) {
+		p->depth = 0;
+		return 0;
+	}
 	if (p->depth > 1) {
 		p->depth--;
 		return 0;
@@ -263,7 +273,7 @@ int BPF_KPROBE(free_enter, __u64 ptr)
 	struct pending *p = bpf_map_lookup_elem(&pendings, &tid);
 
 	/* realloc freeing internally is accounted by its own return. */
-	if (p && p->depth > 0)
+	if (paused || (p && p->depth > 0))
 		return 0;
 	charge_free(ptr);
 	return 0;

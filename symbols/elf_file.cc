@@ -6,6 +6,7 @@
 #include <libelf.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <set>
@@ -124,7 +125,29 @@ absl::Status ElfFile::Index() {
       }
     }
   }
+  for (const ElfSymbol& f : functions_) {
+    if (f.size > 0) by_address_.push_back(&f);
+  }
+  std::sort(by_address_.begin(), by_address_.end(),
+            [](const ElfSymbol* a, const ElfSymbol* b) { return a->vaddr < b->vaddr; });
   return absl::OkStatus();
+}
+
+const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {
+  auto it = std::upper_bound(by_address_.begin(), by_address_.end(), vaddr,
+                             [](uint64_t v, const ElfSymbol* s) { return v < s->vaddr; });
+  if (it == by_address_.begin()) return nullptr;
+  const ElfSymbol* s = *(it - 1);
+  return vaddr < s->vaddr + s->size ? s : nullptr;
+}
+
+uint64_t ElfFile::VaddrOfOffset(uint64_t offset) const {
+  for (const LoadSegment& seg : segments_) {
+    if (offset >= seg.offset && offset < seg.offset + seg.filesz) {
+      return offset - seg.offset + seg.vaddr;
+    }
+  }
+  return 0;
 }
 
 absl::StatusOr<uint64_t> ElfFile::FileOffset(uint64_t vaddr) const {

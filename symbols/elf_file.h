@@ -45,6 +45,11 @@ class ElfFile {
   bool is_shared_or_pie() const { return is_dyn_; }
   const std::vector<LoadSegment>& segments() const { return segments_; }
 
+  // The function symbol whose range holds `vaddr`, or nullptr.
+  const ElfSymbol* FunctionAt(uint64_t vaddr) const;
+  // The address a file offset is loaded at (inverse of FileOffset), or 0.
+  uint64_t VaddrOfOffset(uint64_t offset) const;
+
   // File offset of virtual address `vaddr`: what a uprobe is attached at.
   // Uses the PT_LOAD segment that contains it, so unusual layouts (offset !=
   // vaddr, prelinked bases) are handled.
@@ -62,6 +67,7 @@ class ElfFile {
   bool has_symtab_ = false;
   bool is_dyn_ = false;
   std::vector<ElfSymbol> functions_;
+  std::vector<const ElfSymbol*> by_address_;  // sized functions, sorted by vaddr
   std::vector<LoadSegment> segments_;
 };
 

@@ -20,6 +20,24 @@ namespace {
 
 int PidfdOpen(int pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
 
+// Copies a category's figures onto its operation, where budgets read them.
+void AttachMemoryToOps(Snapshot* snap) {
+  if (!snap->memory) return;
+  for (OpStats& op : snap->ops) {
+    const MemoryCategory* c = snap->memory->Find(op.name);
+    if (c == nullptr) continue;
+    op.alloc_bytes_per_call = c->bytes_per_call;
+    op.live_bytes = c->live_bytes;
+    op.leak_growth_bytes_per_s = c->growth_bytes_per_s;
+  }
+}
+
+std::vector<uint64_t> Calls(const std::vector<Histogram>& hists) {
+  std::vector<uint64_t> calls;
+  for (const Histogram& h : hists) calls.push_back(h.count());
+  return calls;
+}
+
 Snapshot MakeSnapshot(const TargetInfo& target, absl::Time start, absl::Time end,
                       const std::vector<OpIdentity>& ops, const std::vector<Histogram>& hists) {
   Snapshot snap;
@@ -87,7 +105,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   its.it_value = its.it_interval;
   timerfd_settime(timer_fd, 0, &its, nullptr);
 
-  const absl::Time start = absl::Now();
+  const absl::Time start = options.start == absl::InfinitePast() ? absl::Now() : options.start;
   const absl::Time deadline = options.duration > absl::ZeroDuration()
                                   ? start + options.duration
                                   : absl::InfiniteFuture();
@@ -100,6 +118,11 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
     std::vector<Histogram> window(current.size());
     for (size_t i = 0; i < current.size(); ++i) window[i] = current[i].Since(previous[i]);
     Snapshot snap = MakeSnapshot(target, window_start, now, ops, window);
+    if (options.memory != nullptr) {
+      GP_ASSIGN_OR_RETURN(MemoryCounters counters, session.ReadMemory());
+      snap.memory = options.memory->Update(now, snap.seconds(), counters, Calls(window));
+      AttachMemoryToOps(&snap);
+    }
     for (WindowObserver* o : observers) o->OnWindow(snap);
     if (options.live) {
       Losses losses{session.MissedHits(), session.probe_count()};
@@ -107,6 +130,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
       // each other so logs keep every one.
       if (isatty(fileno(options.out))) std::fputs("\x1b[H\x1b[2J", options.out);
       std::fputs(RenderTable(snap, losses).c_str(), options.out);
+      if (snap.memory) std::fputs(RenderMemoryTable(*snap.memory).c_str(), options.out);
       std::fputc('\n', options.out);
       std::fflush(options.out);
     }
@@ -155,17 +179,42 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
     std::vector<Histogram> window(total.size());
     for (size_t i = 0; i < total.size(); ++i) window[i] = total[i].Since(previous[i]);
     Snapshot last = MakeSnapshot(target, window_start, end, ops, window);
+    if (options.memory != nullptr) {
+      GP_ASSIGN_OR_RETURN(MemoryCounters counters, session.ReadMemory());
+      last.memory = options.memory->Update(end, last.seconds(), counters, Calls(window));
+      AttachMemoryToOps(&last);
+    }
     for (WindowObserver* o : observers) o->OnWindow(last);
   }
   Snapshot run = MakeSnapshot(target, start, end, ops, total);
   Losses losses{session.MissedHits(), session.probe_count()};
+  // Freeze memory accounting, read it whole, then remove the probes.
+  session.PauseMemory();
+  nlohmann::json live_details;
+  if (options.memory != nullptr) {
+    GP_ASSIGN_OR_RETURN(MemoryCounters counters, session.ReadMemory());
+    run.memory = options.memory->Totals(run.seconds(), counters, Calls(total));
+    AttachMemoryToOps(&run);
+    GP_ASSIGN_OR_RETURN(std::vector<LiveAllocation> live, session.ReadLiveAllocations());
+    live_details = options.memory->LiveDetails(
+        live,
+        [&](uint64_t addr) {
+          return options.symbolizer ? options.symbolizer->Symbolize(addr) : std::to_string(addr);
+        },
+        [&](int32_t id) { return session.ReadStack(id); });
+  }
   session.Detach();
 
   std::fprintf(options.out, "gridprobe: final report (%s)\n", StopReasonName(reason));
   std::fputs(RenderTable(run, losses).c_str(), options.out);
+  if (run.memory) std::fputs(RenderMemoryTable(*run.memory).c_str(), options.out);
   std::fflush(options.out);
   if (!options.report_json.empty()) {
     nlohmann::json report = ReportJson(run, losses);
+    if (run.memory) {
+      report["memory"] = memory::MemoryJson(*run.memory);
+      report["memory"]["live"] = live_details;
+    }
     report["stop_reason"] = StopReasonName(reason);
     for (WindowObserver* o : observers) o->AddToReport(run, &report);
     GP_RETURN_IF_ERROR(WriteFileAtomically(options.report_json, report.dump(2) + "\n"));

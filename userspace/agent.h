@@ -13,7 +13,9 @@
 #include "absl/time/time.h"
 #include "userspace/probe_session.h"
 #include "userspace/report.h"
+#include "userspace/memory/memory_analyzer.h"
 #include "userspace/snapshot.h"
+#include "userspace/symbolizer.h"
 
 namespace gridprobe {
 
@@ -33,6 +35,11 @@ struct AgentOptions {
   std::string report_json;                          // empty: no file
   bool live = true;                                 // print a table every interval
   std::FILE* out = stdout;
+  // Memory accounting; both null when memory tracking is off.
+  memory::MemoryAnalyzer* memory = nullptr;
+  const Symbolizer* symbolizer = nullptr;
+  // When the first probe went in; the report's window starts there.
+  absl::Time start = absl::InfinitePast();
 };
 
 // Why the loop ended.

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "base/status.h"
+#include "symbols/allocator.h"
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "userspace/agent.h"
@@ -89,6 +91,9 @@ struct AttachFlags {
   std::string duration = "0s";
   std::string report_json;
   uint32_t max_threads = 4096;
+  std::string memory = "off";
+  uint32_t max_allocs = 262144;
+  bool no_alloc_stacks = false;
   bool quiet = false;
   bool verbose = false;
 };
@@ -108,6 +113,17 @@ absl::Status Attach(const AttachFlags& f) {
   ProbeSessionOptions session_options;
   session_options.max_threads = f.max_threads;
   session_options.verbose = f.verbose;
+  session_options.max_allocs = f.max_allocs;
+  session_options.alloc_stacks = !f.no_alloc_stacks;
+  if (f.memory == "ops") {
+    session_options.memory = MemoryMode::kOps;
+  } else if (f.memory == "full") {
+    session_options.memory = MemoryMode::kFull;
+  } else if (f.memory != "off") {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                            "--memory '", f.memory, "' is not one of off, ops, full")),
+                        ExitCode::kUsage);
+  }
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
                       ProbeSession::Create(session_options));
   Calibration calibration;
@@ -115,7 +131,32 @@ absl::Status Attach(const AttachFlags& f) {
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
                       symbols::ResolveInProcess(preset, pid, policy));
   TargetInfo target = ReadTargetInfo(pid);
+  // Everything that reads files comes before the first probe, so that the
+  // measured window starts at attach.
+  std::unique_ptr<memory::MemoryAnalyzer> analyzer;
+  std::unique_ptr<Symbolizer> symbolizer;
+  std::optional<symbols::AllocatorModule> allocator;
+  if (session_options.memory != MemoryMode::kOff) {
+    GP_ASSIGN_OR_RETURN(allocator, symbols::ResolveAllocator(pid, calibration.emulated));
+    std::vector<std::string> names;
+    for (const symbols::ResolvedOperation& op : module.ops) names.push_back(op.name);
+    memory::MemoryAnalyzerOptions mo;
+    mo.mode = MemoryModeName(session_options.memory);
+    mo.allocator = allocator->family;
+    mo.allocator_module = allocator->path;
+    analyzer = std::make_unique<memory::MemoryAnalyzer>(names, mo);
+    symbolizer = std::make_unique<Symbolizer>(pid);
+    options.memory = analyzer.get();
+    options.symbolizer = symbolizer.get();
+  }
+  options.start = absl::Now();
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
+  if (allocator) {
+    GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
+    std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s\n",
+                 MemoryModeName(session_options.memory), allocator->family.c_str(),
+                 allocator->path.c_str());
+  }
   std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
                module.path.c_str());
@@ -213,6 +254,14 @@ int main(int argc, char** argv) {
                          "Target threads tracked at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));
+  attach_cmd->add_option("--memory", attach.memory,
+                         "Allocation tracking: off, ops (while an operation runs) or full")
+      ->capture_default_str();
+  attach_cmd->add_option("--max-allocs", attach.max_allocs, "Live allocations tracked at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1u << 26));
+  attach_cmd->add_flag("--no-alloc-stacks", attach.no_alloc_stacks,
+                       "Record only the calling address of allocations, not the whole stack");
   attach_cmd->add_flag("--quiet", attach.quiet, "No live table, only the final report");
   attach_cmd->add_flag("--verbose", attach.verbose, "Show libbpf's messages");
   attach_cmd->callback([&] { status = gridprobe::Attach(attach); });

@@ -8,11 +8,13 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status.h"
 #include "latency.skel.h"
+#include "memory.skel.h"
 
 namespace gridprobe {
 namespace {
@@ -58,7 +60,20 @@ absl::Status LoadError(int err) {
   return ErrnoError(err, "load BPF programs", ExitCode::kKernelUnsupported);
 }
 
+static_assert(sizeof(cat_stats) == 48, "cat_stats layout changed");
+static_assert(sizeof(alloc_info) == 32, "alloc_info layout changed");
+static_assert(sizeof(mem_counters) == 32, "mem_counters layout changed");
+
 }  // namespace
+
+const char* MemoryModeName(MemoryMode mode) {
+  switch (mode) {
+    case MemoryMode::kOff: return "off";
+    case MemoryMode::kOps: return "ops";
+    case MemoryMode::kFull: return "full";
+  }
+  return "?";
+}
 
 absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
     const ProbeSessionOptions& options) {
@@ -75,12 +90,161 @@ absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
   if (err) return ErrnoError(-err, "size the threads map", ExitCode::kFailure);
   err = latency_bpf::load(s->skel_);
   if (err) return LoadError(-err);
+  if (options.memory != MemoryMode::kOff) {
+    s->mem_ = memory_bpf::open();
+    if (s->mem_ == nullptr) return LoadError(errno);
+    // The memory programs read the latency programs' frame stacks.
+    err = bpf_map__reuse_fd(s->mem_->maps.threads, bpf_map__fd(s->skel_->maps.threads));
+    if (!err) err = bpf_map__set_max_entries(s->mem_->maps.threads, options.max_threads);
+    if (!err) err = bpf_map__set_max_entries(s->mem_->maps.pendings, options.max_threads);
+    if (!err) err = bpf_map__set_max_entries(s->mem_->maps.allocs, options.max_allocs);
+    if (err) return ErrnoError(-err, "configure the memory maps", ExitCode::kFailure);
+    s->mem_->rodata->track_unattributed = options.memory == MemoryMode::kFull;
+    s->mem_->rodata->collect_stacks = options.alloc_stacks;
+    err = memory_bpf::load(s->mem_);
+    if (err) return LoadError(-err);
+  }
   return s;
 }
 
 ProbeSession::~ProbeSession() {
   Detach();
+  if (mem_ != nullptr) memory_bpf::destroy(mem_);
   if (skel_ != nullptr) latency_bpf::destroy(skel_);
+}
+
+absl::Status ProbeSession::AttachOne(bpf_program* prog, int pid, const std::string& path,
+                                     const std::string& where, uint64_t offset, uint64_t cookie,
+                                     bool retprobe, bool skippable) {
+  LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
+  bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, path.c_str(), offset, &opts);
+  if (link != nullptr) {
+    links_.push_back(link);
+    return absl::OkStatus();
+  }
+  int err = errno;
+  // The kernel cannot place a uprobe on some instructions (e.g. "notrack
+  // jmp *%rax", a switch's jump table). An indirect jump is only an exit
+  // when it is a tail call, so skipping it loses at most that path's
+  // returns, which then show up as unwound frames; it is counted.
+  if (err == 524 /* ENOTSUPP */ && skippable) {
+    ++skipped_sites_;
+    return absl::OkStatus();
+  }
+  std::string what = absl::StrFormat("attach %s to %s (pid %d)", retprobe ? "uretprobe" : "uprobe",
+                                     where, pid);
+  if (err == ESRCH) {
+    return WithExitCode(absl::NotFoundError(absl::StrCat(what, ": the process exited")),
+                        ExitCode::kNotFound);
+  }
+  return ErrnoError(err, what,
+                    err == EPERM || err == EACCES ? ExitCode::kPermission
+                                                  : ExitCode::kAttachFailed);
+}
+
+absl::Status ProbeSession::AttachAllocator(int pid, const symbols::AllocatorModule& allocator) {
+  if (mem_ == nullptr) return absl::FailedPreconditionError("memory tracking is off");
+  for (const symbols::AllocatorFunction& f : allocator.functions) {
+    bpf_program* enter = nullptr;
+    switch (f.kind) {
+      case symbols::AllocKind::kMalloc: enter = mem_->progs.malloc_enter; break;
+      case symbols::AllocKind::kCalloc: enter = mem_->progs.calloc_enter; break;
+      case symbols::AllocKind::kRealloc: enter = mem_->progs.realloc_enter; break;
+      case symbols::AllocKind::kReallocArray: enter = mem_->progs.reallocarray_enter; break;
+      case symbols::AllocKind::kMemalign: enter = mem_->progs.memalign_enter; break;
+      case symbols::AllocKind::kPosixMemalign: enter = mem_->progs.posix_memalign_enter; break;
+      case symbols::AllocKind::kFree: enter = mem_->progs.free_enter; break;
+    }
+    const symbols::ResolvedSite& site = f.symbol.entry;
+    std::string where = absl::StrFormat("%s+0x%x (%s) in %s", f.name, site.vaddr - f.symbol.vaddr,
+                                        site.insn, allocator.path);
+    absl::Status st = AttachOne(enter, pid, allocator.open_path, where, site.file_offset, 0,
+                                false, false);
+    // Nothing unwinds through an allocator, so its return is a plain
+    // uretprobe, at the entry site where the return address is at sp.
+    if (st.ok() && f.kind != symbols::AllocKind::kFree) {
+      st = AttachOne(mem_->progs.alloc_exit, pid, allocator.open_path, where, site.file_offset,
+                     0, true, false);
+    }
+    if (!st.ok()) {
+      Detach();
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ProbeSession::PauseMemory() {
+  if (mem_ != nullptr) mem_->bss->paused = 1;
+}
+
+absl::StatusOr<MemoryCounters> ProbeSession::ReadMemory() const {
+  MemoryCounters out;
+  if (mem_ == nullptr) return out;
+  out.categories.resize(nr_ops_ + 1);
+  std::vector<cat_stats> per_cpu(static_cast<size_t>(nr_cpus_));
+  int fd = bpf_map__fd(mem_->maps.cats);
+  for (uint32_t cat = 0; cat < out.categories.size(); ++cat) {
+    if (bpf_map_lookup_elem(fd, &cat, per_cpu.data()) != 0) {
+      return ErrnoError(errno, "read the memory map", ExitCode::kFailure);
+    }
+    CategoryCounters& c = out.categories[cat];
+    for (const cat_stats& v : per_cpu) {
+      c.allocs += v.allocs;
+      c.alloc_bytes += v.alloc_bytes;
+      c.frees += v.frees;
+      c.free_bytes += v.free_bytes;
+      c.dropped += v.dropped;
+      c.dropped_bytes += v.dropped_bytes;
+    }
+  }
+  std::vector<mem_counters> counters(static_cast<size_t>(nr_cpus_));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(mem_->maps.counters), &zero, counters.data()) != 0) {
+    return ErrnoError(errno, "read the memory counters", ExitCode::kFailure);
+  }
+  for (const mem_counters& m : counters) {
+    out.unknown_frees += m.unknown_frees;
+    out.nested_calls += m.nested_calls;
+    out.failed += m.failed;
+    out.reused += m.reused;
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LiveAllocation>> ProbeSession::ReadLiveAllocations() const {
+  std::vector<LiveAllocation> out;
+  if (mem_ == nullptr) return out;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  const uint64_t now = static_cast<uint64_t>(ts.tv_sec) * 1000000000ull +
+                       static_cast<uint64_t>(ts.tv_nsec);
+  int fd = bpf_map__fd(mem_->maps.allocs);
+  uint64_t key = 0, next = 0;
+  uint64_t* prev = nullptr;
+  alloc_info info;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    if (bpf_map_lookup_elem(fd, &next, &info) == 0) {
+      out.push_back({next, info.size, now > info.ts_ns ? now - info.ts_ns : 0, info.caller,
+                     info.stack_id, info.category});
+    }
+    key = next;
+    prev = &key;
+  }
+  return out;
+}
+
+std::vector<uint64_t> ProbeSession::ReadStack(int32_t stack_id) const {
+  std::vector<uint64_t> frames;
+  if (mem_ == nullptr || stack_id < 0) return frames;
+  uint64_t ips[GP_STACK_DEPTH] = {};
+  uint32_t id = static_cast<uint32_t>(stack_id);
+  if (bpf_map_lookup_elem(bpf_map__fd(mem_->maps.stacks), &id, ips) != 0) return frames;
+  for (uint64_t ip : ips) {
+    if (ip == 0) break;
+    frames.push_back(ip);
+  }
+  return frames;
 }
 
 absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module) {
@@ -92,33 +256,11 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
   }
   nr_ops_ = module.ops.size();
   auto attach_one = [&](bpf_program* prog, uint64_t op, const symbols::ResolvedSymbol& sym,
-                        const symbols::ResolvedSite& site) -> absl::Status {
-    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = op, .retprobe = false);
-    bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, module.open_path.c_str(),
-                                                     site.file_offset, &opts);
-    if (link == nullptr) {
-      int err = errno;
-      // The kernel cannot place a uprobe on some instructions (e.g. "notrack
-      // jmp *%rax", a switch's jump table). An indirect jump is only an exit
-      // when it is a tail call, so skipping it loses at most that path's
-      // returns, which then show up as unwound frames; it is counted.
-      if (err == 524 /* ENOTSUPP */ && site.kind == symbols::SiteKind::kIndirectJump) {
-        ++skipped_sites_;
-        return absl::OkStatus();
-      }
-      std::string what = absl::StrFormat("attach uprobe to %s+0x%x (%s) in %s (pid %d)",
-                                         sym.demangled, site.vaddr - sym.vaddr, site.insn,
-                                         module.path, pid);
-      if (err == ESRCH) {
-        return WithExitCode(absl::NotFoundError(absl::StrCat(what, ": the process exited")),
-                            ExitCode::kNotFound);
-      }
-      return ErrnoError(err, what,
-                        err == EPERM || err == EACCES ? ExitCode::kPermission
-                                                      : ExitCode::kAttachFailed);
-    }
-    links_.push_back(link);
-    return absl::OkStatus();
+                        const symbols::ResolvedSite& site) {
+    std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
+                                        site.vaddr - sym.vaddr, site.insn, module.path);
+    return AttachOne(prog, pid, module.open_path, where, site.file_offset, op, false,
+                     site.kind == symbols::SiteKind::kIndirectJump);
   };
   for (size_t op = 0; op < module.ops.size(); ++op) {
     for (const symbols::ResolvedSymbol& sym : module.ops[op].symbols) {
@@ -162,7 +304,9 @@ uint64_t ProbeSession::MissedHits() const {
 }
 
 void ProbeSession::Detach() {
-  for (bpf_link* link : links_) bpf_link__destroy(link);
+  // Last attached, first removed: the allocator probes go before the
+  // operation probes they read.
+  for (auto it = links_.rbegin(); it != links_.rend(); ++it) bpf_link__destroy(*it);
   links_.clear();
 }
 

@@ -9,16 +9,30 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "symbols/allocator.h"
 #include "symbols/resolver.h"
 #include "userspace/histogram.h"
+#include "userspace/snapshot.h"
 
 struct latency_bpf;
+struct memory_bpf;
 struct bpf_link;
+struct bpf_program;
 
 namespace gridprobe {
 
+enum class MemoryMode {
+  kOff,   // no allocator probes
+  kOps,   // allocations made while an operation runs
+  kFull,  // every allocation; the rest is charged to "unattributed"
+};
+const char* MemoryModeName(MemoryMode mode);
+
 struct ProbeSessionOptions {
   uint32_t max_threads = 4096;  // threads with open frames tracked at once
+  MemoryMode memory = MemoryMode::kOff;
+  uint32_t max_allocs = 262144;  // live allocations tracked at once
+  bool alloc_stacks = true;      // user stack of every tracked allocation
   std::string sysfs_root = "/sys";
   bool verbose = false;  // pass libbpf's own messages to stderr
 };
@@ -38,6 +52,21 @@ class ProbeSession {
   // REQUIRES: module.ops.size() <= GP_MAX_OPS, called once.
   absl::Status Attach(int pid, const symbols::ResolvedModule& module);
 
+  // Puts the memory programs on the allocator family. REQUIRES: memory mode
+  // is not kOff and Attach succeeded.
+  absl::Status AttachAllocator(int pid, const symbols::AllocatorModule& allocator);
+
+  // Stops memory accounting (the probes stay attached) so that counters and
+  // live allocations read afterwards form one consistent picture.
+  void PauseMemory();
+
+  // Memory counters since attach; empty categories when memory is off.
+  absl::StatusOr<MemoryCounters> ReadMemory() const;
+  // Every allocation tracked and not yet freed.
+  absl::StatusOr<std::vector<LiveAllocation>> ReadLiveAllocations() const;
+  // The user stack recorded under `stack_id`, innermost frame first.
+  std::vector<uint64_t> ReadStack(int32_t stack_id) const;
+
   // Cumulative histograms since attach, indexed by op id, summed over CPUs.
   absl::StatusOr<std::vector<Histogram>> Read() const;
 
@@ -55,7 +84,12 @@ class ProbeSession {
  private:
   ProbeSession() = default;
 
+  absl::Status AttachOne(bpf_program* prog, int pid, const std::string& path,
+                         const std::string& where, uint64_t offset, uint64_t cookie,
+                         bool retprobe, bool skippable);
+
   latency_bpf* skel_ = nullptr;
+  memory_bpf* mem_ = nullptr;
   std::vector<bpf_link*> links_;
   size_t nr_ops_ = 0;
   size_t skipped_sites_ = 0;

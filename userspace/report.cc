@@ -71,6 +71,38 @@ std::string RenderTable(const Snapshot& snap, const Losses& losses) {
   return out;
 }
 
+std::string FormatBytes(double b) {
+  if (b < 1024) return absl::StrFormat("%.0f B", b);
+  if (b < 1024 * 1024) return absl::StrFormat("%.1f KiB", b / 1024);
+  if (b < 1024.0 * 1024 * 1024) return absl::StrFormat("%.1f MiB", b / (1024 * 1024));
+  return absl::StrFormat("%.2f GiB", b / (1024.0 * 1024 * 1024));
+}
+
+std::string RenderMemoryTable(const MemorySummary& m) {
+  std::string out = absl::StrFormat("%-16s %9s %11s %11s %11s %11s  %s\n", "CATEGORY", "ALLOCS/S",
+                                    "BYTES/S", "BYTES/CALL", "LIVE", "PEAK", "LEAK");
+  uint64_t dropped = 0;
+  for (const MemoryCategory& c : m.categories) {
+    if (c.allocs == 0 && c.live_bytes == 0) continue;
+    absl::StrAppendFormat(
+        &out, "%-16s %9.1f %11s %11s %11s %11s  %s\n", c.name, c.allocs_per_s,
+        FormatBytes(c.bytes_per_s) + "/s",
+        c.bytes_per_call ? FormatBytes(*c.bytes_per_call) : std::string("-"),
+        FormatBytes(static_cast<double>(c.live_bytes)),
+        FormatBytes(static_cast<double>(c.peak_live_bytes)),
+        c.leak_suspected ? absl::StrFormat("SUSPECTED +%s/s", FormatBytes(c.growth_bytes_per_s))
+                         : std::string("-"));
+    dropped += c.dropped;
+  }
+  if (dropped > 0) {
+    absl::StrAppendFormat(&out,
+                          "  %d allocations not tracked: the live-allocation map is full "
+                          "(raise --max-allocs)\n",
+                          dropped);
+  }
+  return out;
+}
+
 nlohmann::json ReportJson(const Snapshot& snap, const Losses& losses) {
   nlohmann::json ops = nlohmann::json::array();
   for (const OpStats& op : snap.ops) {

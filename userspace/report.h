@@ -35,6 +35,12 @@ struct Losses {
 // The table printed every interval and at the end.
 std::string RenderTable(const Snapshot& snapshot, const Losses& losses);
 
+// The memory table: per category allocation rate, live bytes, leak verdict.
+std::string RenderMemoryTable(const MemorySummary& memory);
+
+// "1.5 MiB", "640 B".
+std::string FormatBytes(double bytes);
+
 // The report, schema gridprobe.report/1.
 nlohmann::json ReportJson(const Snapshot& snapshot, const Losses& losses);
 

@@ -19,4 +19,11 @@ const OpStats* Snapshot::Find(const std::string& op_name) const {
   return nullptr;
 }
 
+const MemoryCategory* MemorySummary::Find(const std::string& name) const {
+  for (const MemoryCategory& c : categories) {
+    if (c.name == name) return &c;
+  }
+  return nullptr;
+}
+
 }  // namespace gridprobe

@@ -19,6 +19,68 @@ const char* ImpactName(Impact impact);
 // REQUIRES: name is one of the spellings above; returns nullopt otherwise.
 std::optional<Impact> ParseImpact(const std::string& name);
 
+// One memory category's counters since attach, summed over CPUs.
+struct CategoryCounters {
+  uint64_t allocs = 0;
+  uint64_t alloc_bytes = 0;
+  uint64_t frees = 0;
+  uint64_t free_bytes = 0;
+  uint64_t dropped = 0;  // not tracked: the live-allocation map was full
+  uint64_t dropped_bytes = 0;
+
+  uint64_t live_bytes() const { return alloc_bytes - free_bytes; }
+  uint64_t live_allocs() const { return allocs - frees; }
+};
+
+struct MemoryCounters {
+  std::vector<CategoryCounters> categories;  // [0] unattributed, [i + 1] op i
+  uint64_t unknown_frees = 0;  // frees of blocks allocated before attach (ignored)
+  uint64_t nested_calls = 0;   // allocator calls inside allocator calls (counted once)
+  uint64_t failed = 0;         // allocations that returned NULL
+  uint64_t reused = 0;         // addresses allocated again without a traced free
+};
+
+struct LiveAllocation {
+  uint64_t address = 0;
+  uint64_t size = 0;
+  uint64_t age_ns = 0;
+  uint64_t caller = 0;
+  int32_t stack_id = -1;
+  uint32_t category = 0;
+};
+
+// One memory category over a window: an operation's name, or "unattributed".
+struct MemoryCategory {
+  std::string name;
+  uint64_t allocs = 0;       // in the window
+  uint64_t alloc_bytes = 0;  // in the window
+  double allocs_per_s = 0;
+  double bytes_per_s = 0;
+  std::optional<double> bytes_per_call;  // alloc_bytes / calls of the operation
+  uint64_t live_bytes = 0;               // at the end of the window
+  uint64_t live_allocs = 0;
+  uint64_t peak_live_bytes = 0;          // highest live_bytes sampled since attach
+  uint64_t dropped = 0;                  // since attach: not tracked, live map full
+  uint64_t dropped_bytes = 0;
+  bool leak_suspected = false;
+  double growth_bytes_per_s = 0;
+  double leak_confidence = 0;
+  double projected_bytes_1h = 0;
+  std::string leak_reason;
+};
+
+struct MemorySummary {
+  std::string mode;              // "ops" or "full"
+  std::string allocator;         // "glibc", "jemalloc", ...
+  std::string allocator_module;  // the file probed
+  std::vector<MemoryCategory> categories;
+  uint64_t unknown_frees = 0;
+  uint64_t nested_calls = 0;
+  uint64_t failed = 0;
+  uint64_t reused = 0;
+  const MemoryCategory* Find(const std::string& name) const;
+};
+
 // Latency figures of one operation over one window (an interval, or the whole run).
 struct OpStats {
   std::string name;    // operation name from the library preset ("sort")
@@ -57,6 +119,7 @@ struct Snapshot {
   absl::Time start;
   absl::Time end;
   std::vector<OpStats> ops;
+  std::optional<MemorySummary> memory;  // absent when memory tracking is off
 
   double seconds() const { return absl::ToDoubleSeconds(end - start); }
   const OpStats* Find(const std::string& op_name) const;

@@ -33,29 +33,47 @@ void* AllocateTouched(uint64_t bytes) {
 
 FaultMemory::~FaultMemory() {
   for (PerOp& op : ops_) {
-    for (auto& [block, bytes] : op.cache) std::free(block);
-    for (void* block : op.leaked) std::free(block);
+    for (Block* list : {op.cache_oldest, op.leaked}) {
+      while (list != nullptr) {
+        Block* next = list->next;
+        std::free(list);
+        list = next;
+      }
+    }
   }
 }
 
 void FaultMemory::Leak(Op op, uint64_t bytes) {
-  void* block = AllocateTouched(bytes);
+  auto* block = static_cast<Block*>(AllocateTouched(bytes));
+  block->bytes = bytes;
   std::lock_guard<std::mutex> lock(mu_);
   PerOp& per_op = ops_[Index(op)];
-  per_op.leaked.push_back(block);
+  block->next = per_op.leaked;
+  per_op.leaked = block;
+  ++per_op.leaked_allocs;
   per_op.leaked_bytes += bytes;
 }
 
 void FaultMemory::AddToCache(Op op, uint64_t bytes, uint64_t max_bytes) {
-  void* block = AllocateTouched(bytes);
+  auto* block = static_cast<Block*>(AllocateTouched(bytes));
+  block->bytes = bytes;
+  block->next = nullptr;
   std::lock_guard<std::mutex> lock(mu_);
   PerOp& per_op = ops_[Index(op)];
-  per_op.cache.emplace_back(block, bytes);
+  if (per_op.cache_newest != nullptr) {
+    per_op.cache_newest->next = block;
+  } else {
+    per_op.cache_oldest = block;
+  }
+  per_op.cache_newest = block;
+  ++per_op.cache_allocs;
   per_op.cache_bytes += bytes;
-  while (per_op.cache_bytes > max_bytes) {
-    auto [oldest, oldest_bytes] = per_op.cache.front();
-    per_op.cache.pop_front();
-    per_op.cache_bytes -= oldest_bytes;
+  while (per_op.cache_bytes > max_bytes && per_op.cache_oldest != nullptr) {
+    Block* oldest = per_op.cache_oldest;
+    per_op.cache_oldest = oldest->next;
+    if (per_op.cache_oldest == nullptr) per_op.cache_newest = nullptr;
+    --per_op.cache_allocs;
+    per_op.cache_bytes -= oldest->bytes;
     std::free(oldest);
   }
 }
@@ -63,8 +81,8 @@ void FaultMemory::AddToCache(Op op, uint64_t bytes, uint64_t max_bytes) {
 MemoryCounts FaultMemory::Counts(Op op) const {
   std::lock_guard<std::mutex> lock(mu_);
   const PerOp& per_op = ops_[Index(op)];
-  return MemoryCounts{per_op.leaked_bytes, per_op.leaked.size(), per_op.cache_bytes,
-                      per_op.cache.size()};
+  return MemoryCounts{per_op.leaked_bytes, per_op.leaked_allocs, per_op.cache_bytes,
+                      per_op.cache_allocs};
 }
 
 FaultInjector::FaultInjector(const std::array<OpFaults, kNumOps>& faults, uint64_t seed,

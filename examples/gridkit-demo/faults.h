@@ -31,6 +31,9 @@ struct MemoryCounts {
   uint64_t cache_live_allocs = 0;
 };
 
+// Smallest block a --leak or --cache fault allocates: room for the chaining header.
+inline constexpr uint64_t kMinFaultBlockBytes = 16;
+
 // Memory held on behalf of faults, per operation, shared by all threads. Leaked blocks stay
 // reachable from here (a leak checker would call them "still reachable"), but are never freed.
 class FaultMemory {
@@ -48,10 +51,20 @@ class FaultMemory {
   MemoryCounts Counts(Op op) const;
 
  private:
+  // Blocks are chained through a header inside themselves, so that keeping
+  // them allocates nothing else: every byte live on behalf of an operation is
+  // one the demo accounts for (the profiler's exact-match test relies on it).
+  struct Block {
+    Block* next;
+    uint64_t bytes;
+  };
   struct PerOp {
-    std::vector<void*> leaked;
+    Block* leaked = nullptr;  // newest first
+    uint64_t leaked_allocs = 0;
     uint64_t leaked_bytes = 0;
-    std::deque<std::pair<void*, uint64_t>> cache;
+    Block* cache_oldest = nullptr;  // FIFO: evict here
+    Block* cache_newest = nullptr;  // append here
+    uint64_t cache_allocs = 0;
     uint64_t cache_bytes = 0;
   };
 

@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include "faults.h"
+
 #include <cmath>
 #include <optional>
 
@@ -115,7 +117,7 @@ absl::Status ApplyFlag(absl::string_view flag, absl::string_view value, Options&
     absl::StatusOr<std::pair<Op, absl::string_view>> spec = SplitOpSpec(flag, value, "OP=BYTES");
     if (!spec.ok()) return spec.status();
     std::optional<uint64_t> bytes = ParseBytes(spec->second);
-    if (!bytes) return Bad(flag, value, "OP=BYTES with BYTES > 0");
+    if (!bytes || *bytes < kMinFaultBlockBytes) return Bad(flag, value, "OP=BYTES with BYTES >= 16");
     options.faults[Index(spec->first)].leak_bytes = *bytes;
   } else if (flag == "--cache") {
     absl::StatusOr<std::pair<Op, absl::string_view>> spec =
@@ -124,8 +126,8 @@ absl::Status ApplyFlag(absl::string_view flag, absl::string_view value, Options&
     auto parts = SplitAt(spec->second);
     std::optional<uint64_t> bytes = parts ? ParseBytes(parts->first) : std::nullopt;
     std::optional<uint64_t> max = parts ? ParseBytes(parts->second) : std::nullopt;
-    if (!bytes || !max || *max < *bytes) {
-      return Bad(flag, value, "OP=BYTES@MAXBYTES with 0 < BYTES <= MAXBYTES");
+    if (!bytes || !max || *bytes < kMinFaultBlockBytes || *max < *bytes) {
+      return Bad(flag, value, "OP=BYTES@MAXBYTES with 16 <= BYTES <= MAXBYTES");
     }
     options.faults[Index(spec->first)].cache_bytes = *bytes;
     options.faults[Index(spec->first)].cache_max_bytes = *max;

@@ -1,0 +1,114 @@
+#include "symbols/allocator.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "base/status.h"
+#include "symbols/elf_file.h"
+#include "symbols/names.h"
+#include "symbols/proc_maps.h"
+
+namespace gridprobe::symbols {
+namespace {
+
+struct Spec {
+  const char* name;
+  AllocKind kind;
+  std::vector<std::string> regs;  // argument registers the entry program reads
+};
+
+const std::vector<Spec>& Specs() {
+  static const std::vector<Spec> specs = {
+      {"malloc", AllocKind::kMalloc, {"rdi"}},
+      {"calloc", AllocKind::kCalloc, {"rdi", "rsi"}},
+      {"realloc", AllocKind::kRealloc, {"rdi", "rsi"}},
+      {"reallocarray", AllocKind::kReallocArray, {"rdi", "rsi", "rdx"}},
+      {"posix_memalign", AllocKind::kPosixMemalign, {"rdi", "rsi", "rdx"}},
+      {"aligned_alloc", AllocKind::kMemalign, {"rdi", "rsi"}},
+      {"memalign", AllocKind::kMemalign, {"rdi", "rsi"}},
+      {"valloc", AllocKind::kMalloc, {"rdi"}},
+      {"pvalloc", AllocKind::kMalloc, {"rdi"}},
+      {"free", AllocKind::kFree, {"rdi"}},
+  };
+  return specs;
+}
+
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+bool DefinesMalloc(const std::string& open_path) {
+  auto elf = ElfFile::Open(open_path);
+  if (!elf.ok()) return false;
+  for (const ElfSymbol& s : (*elf)->functions()) {
+    if (s.name == "malloc" && s.global) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::string>& emulated,
+                                                 const std::string& proc_root) {
+  GP_ASSIGN_OR_RETURN(std::vector<Mapping> maps, ReadMaps(pid, proc_root));
+  // Candidates in binding order: the executable's own definitions win, then
+  // a preloaded or linked replacement allocator, then libc.
+  std::vector<std::pair<std::string, const Mapping*>> candidates;
+  std::set<std::string> seen;
+  const Mapping* exe = nullptr;
+  for (const Mapping& m : maps) {
+    if (m.executable() && !m.path.empty() && m.path[0] == '/') {
+      exe = &m;
+      break;
+    }
+  }
+  if (exe != nullptr) candidates.emplace_back("executable", exe);
+  for (const char* family : {"jemalloc", "tcmalloc", "mimalloc"}) {
+    for (const Mapping& m : maps) {
+      if (m.executable() && GlobMatch(absl::StrCat("lib", family, "*.so*"), BaseName(m.path))) {
+        candidates.emplace_back(family, &m);
+      }
+    }
+  }
+  for (const Mapping& m : maps) {
+    if (m.executable() && GlobMatch("libc.so*", BaseName(m.path))) {
+      candidates.emplace_back("glibc", &m);
+    }
+  }
+  for (const auto& [family, mapping] : candidates) {
+    std::string open_path = HostPathOf(pid, *mapping, proc_root);
+    if (!seen.insert(open_path).second || !DefinesMalloc(open_path)) continue;
+    AllocatorModule module;
+    module.family = family;
+    module.path = mapping->path;
+    module.open_path = open_path;
+    std::set<uint64_t> addresses;
+    for (const Spec& spec : Specs()) {
+      EntryPolicy policy{emulated, spec.regs};
+      absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(open_path, spec.name, policy);
+      if (!sym.ok()) {
+        if (ExitCodeOf(sym.status()) == ExitCode::kSymbolNotFound) continue;  // optional ones
+        return sym.status();
+      }
+      if (!addresses.insert(sym->vaddr).second) continue;  // alias of one already probed
+      module.functions.push_back({spec.name, spec.kind, *std::move(sym)});
+    }
+    bool has_free = false;
+    for (const AllocatorFunction& f : module.functions) has_free |= f.kind == AllocKind::kFree;
+    if (!has_free) {
+      return WithExitCode(absl::NotFoundError(absl::StrCat(module.path,
+                                                           " defines malloc but not free")),
+                          ExitCode::kSymbolNotFound);
+    }
+    return module;
+  }
+  return WithExitCode(
+      absl::FailedPreconditionError(absl::StrCat(
+          "process ", pid, " maps no allocator gridprobe can find (no malloc in the executable, "
+          "jemalloc, tcmalloc, mimalloc or libc); use --memory off")),
+      ExitCode::kLibraryNotMapped);
+}
+
+}  // namespace gridprobe::symbols

@@ -1,0 +1,48 @@
+// Which allocator a process binds to, and where to probe it.
+#ifndef GRIDPROBE_SYMBOLS_ALLOCATOR_H_
+#define GRIDPROBE_SYMBOLS_ALLOCATOR_H_
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "symbols/resolver.h"
+
+namespace gridprobe::symbols {
+
+// The calling conventions the BPF programs understand.
+enum class AllocKind {
+  kMalloc,         // (size) -> ptr; also valloc, pvalloc
+  kCalloc,         // (n, size) -> ptr
+  kRealloc,        // (ptr, size) -> ptr
+  kReallocArray,   // (ptr, n, size) -> ptr
+  kMemalign,       // (alignment, size) -> ptr; also aligned_alloc
+  kPosixMemalign,  // (ptr*, alignment, size) -> errno
+  kFree,           // (ptr)
+};
+
+struct AllocatorFunction {
+  std::string name;
+  AllocKind kind = AllocKind::kMalloc;
+  ResolvedSymbol symbol;
+};
+
+struct AllocatorModule {
+  std::string family;     // "glibc", "jemalloc", "tcmalloc", "mimalloc", "executable"
+  std::string path;       // as the target maps it
+  std::string open_path;  // through /proc/PID/root
+  std::vector<AllocatorFunction> functions;  // one per address (aliases probed once)
+};
+
+// Finds the module whose malloc the process's calls bind to: the executable
+// itself if it defines malloc (static or custom allocator), else a mapped
+// jemalloc/tcmalloc/mimalloc, else libc; and resolves the allocator family
+// there with entry sites chosen for `emulated` instruction classes, keeping
+// each function's argument registers intact.
+absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::string>& emulated,
+                                                 const std::string& proc_root = "/proc");
+
+}  // namespace gridprobe::symbols
+
+#endif  // GRIDPROBE_SYMBOLS_ALLOCATOR_H_
