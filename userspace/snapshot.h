@@ -67,6 +67,7 @@ struct MemoryCategory {
   double leak_confidence = 0;
   double projected_bytes_1h = 0;
   std::string leak_reason;
+  std::optional<double> first_suspected_s;  // seconds after attach a leak was first suspected
 };
 
 struct MemorySummary {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -24,6 +25,26 @@ std::string About(absl::Duration d) {
 }
 
 std::string Windows(int64_t n) { return absl::StrCat(n, n == 1 ? " window" : " windows"); }
+
+// std::string's == calls memcmp; operation names are short, and this runs
+// for every operation of every window.
+bool SameName(const std::string& a, const std::string& b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x, y;
+    std::memcpy(&x, p + i, 8);
+    std::memcpy(&y, q + i, 8);
+    if (x != y) return false;
+  }
+  for (; i < n; ++i) {
+    if (p[i] != q[i]) return false;
+  }
+  return true;
+}
 
 std::string Subject(const std::string& op, Metric m) { return absl::StrCat(op, " ", MetricName(m)); }
 
@@ -71,20 +92,30 @@ Evaluator::Evaluator(BudgetSet budgets, EvaluatorOptions options)
 }
 
 Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
-  if (position < by_position_.size() && ops_[by_position_[position]].name == op.name) {
-    return ops_[by_position_[position]];
+  if (position < by_position_.size()) {
+    OpState& cached = ops_[by_position_[position]];
+    if (SameName(cached.name, op.name)) return cached;
   }
   auto [it, inserted] = index_.try_emplace(op.name, ops_.size());
   if (inserted) {
     OpState state;
     state.name = op.name;
+    state.first = static_cast<uint32_t>(metrics_.size());
     if (auto budget = budgets_.operations.find(op.name); budget != budgets_.operations.end()) {
       state.impact = budget->second.impact;
     }
     for (Metric m : kAllMetrics) {
       std::optional<double> limit = budgets_.LimitFor(op.name, m);
       if (!limit.has_value()) continue;
-      state.metrics.emplace_back(m, *limit, budgets_.severities, options_.prediction_windows);
+      MetricState& metric = metrics_.emplace_back();
+      metric.metric = m;
+      metric.thresholds = ThresholdsFor(*limit, budgets_.severities);
+      details_.emplace_back().budget = *limit;
+      state.metric_bits |= 1u << static_cast<int>(m);
+      ++state.count;
+    }
+    if (state.count > 0 && options_.prediction_windows > 0) {
+      state.trend.emplace(static_cast<int>(state.count), options_.prediction_windows);
     }
     ops_.push_back(std::move(state));
   }
@@ -99,7 +130,7 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
   for (size_t i = 0; i < window.ops.size(); ++i) {
     const OpStats& op = window.ops[i];
     OpState& state = StateFor(op, i);
-    if (state.metrics.empty() || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
+    if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
     Judge(op, state, window, sink);
   }
   ++window_;
@@ -109,97 +140,117 @@ void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window,
                       EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
   const MetricValues values = ReadMetrics(op);
-  for (MetricState& m : state.metrics) {
+  TrendGroup* trend = state.trend.has_value() ? &*state.trend : nullptr;
+  TrendGroup::Sample sample;
+  if (trend != nullptr) {
+    const uint32_t measured = values.measured & state.metric_bits;
+    if (measured != state.trend_measured) {  // memory tracking came or went
+      trend->Clear();
+      state.trend_measured = measured;
+    }
+    sample = trend->Begin(window_x_);
+  }
+  const bool forecast = trend != nullptr && trend->size() >= kMinPredictionPoints;
+  MetricState* const metrics = &metrics_[state.first];  // not resized while judging
+  for (uint32_t k = 0; k < state.count; ++k) {
+    MetricState& m = metrics[k];
     const int i = static_cast<int>(m.metric);
-    if (!values.measured[i]) continue;
-    const double value = values.value[i];
+    const double value = values.value[i];  // 0 when not measured
+    if (trend != nullptr) sample.Set(static_cast<int>(k), value);
+    if (!values.has(i)) continue;
     const Severity severity = Classify(value, m.thresholds);
-
     if (severity != Severity::kNone) {
-      m.good_streak = 0;
-      if (m.bad_streak++ == 0) {
-        m.streak_start = window.start;
-        m.streak_first_window = window_;
-        m.streak_worst = Severity::kNone;
-      }
-      m.streak_worst = std::max(m.streak_worst, severity);
-      if (m.open >= 0) {
-        Violation& v = violations_[m.open];
-        v.actual = value;
-        v.peak = std::max(v.peak, value);
-        v.last_window = window_;
-        v.impact = impact;
-        if (severity > v.severity) {
-          v.severity = severity;
-          sink.OnEvent(
-              ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
-        }
-      } else if (m.bad_streak >= options_.open_after) {
-        m.open = static_cast<int>(violations_.size());
-        Violation& v = violations_.emplace_back();
-        v.operation = state.name;
-        v.metric = m.metric;
-        v.impact = impact;
-        v.budget = m.budget;
-        v.actual = v.peak = value;
-        v.severity = m.streak_worst;
-        v.since = m.streak_start;
-        v.first_window = m.streak_first_window;
-        v.last_window = window_;
-        sink.OnEvent(ViolationEvent(EventKind::kViolationOpened, v, value, window.end));
-      }
-    } else {
-      m.bad_streak = 0;
-      if (m.open >= 0 && ++m.good_streak >= options_.resolve_after) {
-        Violation& v = violations_[m.open];
-        v.until = window.end;
-        Event event =
-            ViolationEvent(EventKind::kViolationResolved, v, value, window.end);
-        m.open = -1;
-        m.good_streak = 0;
-        // A forecast right after recovery would only describe the recovery.
-        m.quiet_until = window_ + options_.prediction_windows;
-        sink.OnEvent(event);
-      }
+      Worse(state, k, impact, value, severity, window, sink);
+      continue;
     }
+    m.bad_streak = 0;
+    if (m.open >= 0) Better(state.first + k, value, window, sink);
+    if (forecast && m.open < 0 && window_ >= m.quiet_until &&
+        sample.Reaches(static_cast<int>(k), m.thresholds.warning, horizon_s_,
+                       kMinPredictionRSquared)) {
+      Forecast(state, k, impact, value, window, sink);
+    }
+  }
+  if (trend != nullptr) trend->End();
+}
 
-    if (options_.prediction_windows > 0) {
-      m.trend.Add(window_x_, value);
-      if (severity == Severity::kNone && m.open < 0 && window_ >= m.quiet_until) {
-        Forecast(op, impact, m, value, window, sink);
-      }
+void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value,
+                      Severity severity, const Snapshot& window, EventSink& sink) {
+  const uint32_t index = state.first + k;
+  MetricState& m = metrics_[index];
+  MetricDetail& d = details_[index];
+  m.good_streak = 0;
+  if (m.bad_streak++ == 0) {
+    d.streak_start = window.start;
+    d.streak_first_window = window_;
+    d.streak_worst = Severity::kNone;
+  }
+  d.streak_worst = std::max(d.streak_worst, severity);
+  if (m.open >= 0) {
+    Violation& v = violations_[m.open];
+    v.actual = value;
+    v.peak = std::max(v.peak, value);
+    v.last_window = window_;
+    v.impact = impact;
+    if (severity > v.severity) {
+      v.severity = severity;
+      sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
     }
+  } else if (m.bad_streak >= options_.open_after) {
+    m.open = static_cast<int32_t>(violations_.size());
+    Violation& v = violations_.emplace_back();
+    v.operation = state.name;
+    v.metric = m.metric;
+    v.impact = impact;
+    v.budget = d.budget;
+    v.actual = v.peak = value;
+    v.severity = d.streak_worst;
+    v.since = d.streak_start;
+    v.first_window = d.streak_first_window;
+    v.last_window = window_;
+    sink.OnEvent(ViolationEvent(EventKind::kViolationOpened, v, value, window.end));
   }
 }
 
-void Evaluator::Forecast(const OpStats& op, Impact impact, MetricState& m, double value,
+void Evaluator::Better(uint32_t index, double value, const Snapshot& window, EventSink& sink) {
+  MetricState& m = metrics_[index];
+  if (++m.good_streak < options_.resolve_after) return;
+  Violation& v = violations_[m.open];
+  v.until = window.end;
+  m.open = -1;
+  m.good_streak = 0;
+  // A forecast right after recovery would only describe the recovery.
+  m.quiet_until = window_ + options_.prediction_windows;
+  sink.OnEvent(ViolationEvent(EventKind::kViolationResolved, v, value, window.end));
+}
+
+void Evaluator::Forecast(const OpState& state, uint32_t k, Impact impact, double value,
                          const Snapshot& window, EventSink& sink) {
+  MetricState& m = metrics_[state.first + k];
+  const TrendGroup& trend = *state.trend;
   const double threshold = m.thresholds.warning;
-  if (m.trend.size() < kMinPredictionPoints ||
-      !m.trend.Reaches(threshold, window_x_, horizon_s_, kMinPredictionRSquared)) {
-    return;
-  }
-  std::optional<LineFit> fit = m.trend.Fit();
+  std::optional<LineFit> fit = trend.Fit(static_cast<int>(k));
   if (!fit.has_value() || !(fit->slope > 0)) return;
   const double eta_s = std::max(0.0, (threshold - fit->intercept) / fit->slope - window_x_);
+  const double budget = details_[state.first + k].budget;
 
   Event e;
   e.kind = EventKind::kPrediction;
-  e.operation = op.name;
+  e.operation = state.name;
   e.metric = m.metric;
   e.impact = impact;
-  e.budget = m.budget;
+  e.budget = budget;
   e.actual = value;
-  e.ratio = value / m.budget;
+  e.ratio = value / budget;
   e.severity = Severity::kWarning;
-  e.since = first_start_ + absl::Seconds(m.trend.oldest_x());
+  e.since = first_start_ + absl::Seconds(trend.oldest_x());
   e.at = window.end;
   e.windows = fit->points;
   e.slope_per_s = fit->slope;
   e.eta = absl::Seconds(eta_s);
   e.r_squared = fit->r_squared;
   e.confidence = fit->r_squared >= 0.95 && fit->points >= 10 ? "high" : "medium";
-  e.message = absl::StrCat(Subject(op.name, m.metric), " rising ",
+  e.message = absl::StrCat(Subject(state.name, m.metric), " rising ",
                            FormatValue(m.metric, fit->slope * 60), "/min, crosses ",
                            FormatValue(m.metric, threshold), " in ", About(e.eta),
                            " (now ", FormatValue(m.metric, value), "; confidence ", e.confidence,

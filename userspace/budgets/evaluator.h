@@ -117,34 +117,45 @@ class Evaluator {
   Severity WorstSeverity() const;
 
  private:
+  // What judging a window touches for one budgeted metric of an operation;
+  // kept small so that all of them stay in cache from window to window.
   struct MetricState {
-    MetricState(Metric m, double limit, const Severities& s, int prediction_windows)
-        : metric(m),
-          budget(limit),
-          thresholds(ThresholdsFor(limit, s)),
-          trend(std::max(prediction_windows, 2)) {}
-
-    Metric metric;
-    double budget;
     Thresholds thresholds;
-    int bad_streak = 0;
-    int good_streak = 0;
-    Severity streak_worst = Severity::kNone;
+    Metric metric = Metric::kP95;
+    int32_t open = -1;  // index into violations_
+    int32_t bad_streak = 0;
+    int32_t good_streak = 0;
+    int64_t quiet_until = 0;  // no new forecast before this window
+  };
+  // What only a bad window or an event needs.
+  struct MetricDetail {
+    double budget = 0;
     absl::Time streak_start;
     int64_t streak_first_window = 0;
-    int open = -1;  // index into violations_
-    int64_t quiet_until = 0;  // no new forecast before this window
-    TrendWindow trend;  // x: seconds from the first window's start to each window's end
+    Severity streak_worst = Severity::kNone;
   };
   struct OpState {
     std::string name;
     std::optional<Impact> impact;  // the preset's override
-    std::vector<MetricState> metrics;
+    // Its budgeted metrics are metrics_[first, first + count) (and the same
+    // in details_): one array for all operations, in the order they first
+    // came, so that a window walks memory front to back.
+    uint32_t first = 0;
+    uint32_t count = 0;
+    uint32_t metric_bits = 0;  // bit m: metric m is budgeted
+    // Series k is metrics_[first + k]. A sample is added in each judged
+    // window; when the set of measured metrics changes, it starts afresh.
+    std::optional<TrendGroup> trend;
+    uint32_t trend_measured = 0;
   };
 
   OpState& StateFor(const OpStats& op, size_t position);
   void Judge(const OpStats& op, OpState& state, const Snapshot& window, EventSink& sink);
-  void Forecast(const OpStats& op, Impact impact, MetricState& m, double value,
+  void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
+             const Snapshot& window, EventSink& sink);
+  void Better(uint32_t index, double value, const Snapshot& window, EventSink& sink);
+  // Reports the forecast for metric k of `state`, which Judge found due.
+  void Forecast(const OpState& state, uint32_t k, Impact impact, double value,
                 const Snapshot& window, EventSink& sink);
   // `value`: the metric in the window that caused the event.
   Event ViolationEvent(EventKind kind, const Violation& v, double value, absl::Time at) const;
@@ -157,6 +168,8 @@ class Evaluator {
   double horizon_s_;
 
   std::vector<OpState> ops_;
+  std::vector<MetricState> metrics_;
+  std::vector<MetricDetail> details_;
   absl::flat_hash_map<std::string, size_t> index_;
   // The agent lists operations in the same order every window; remembering
   // the state at each position saves hashing names.

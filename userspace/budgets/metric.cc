@@ -78,7 +78,7 @@ std::optional<Metric> ParseMetric(absl::string_view name) {
 std::optional<double> MetricValue(const OpStats& op, Metric m) {
   const MetricValues values = ReadMetrics(op);
   const int i = static_cast<int>(m);
-  if (!values.measured[i]) return std::nullopt;
+  if (!values.has(i)) return std::nullopt;
   return values.value[i];
 }
 
@@ -86,7 +86,7 @@ MetricValues ReadMetrics(const OpStats& op) {
   MetricValues v;
   auto set = [&v](Metric m, double value) {
     v.value[static_cast<int>(m)] = value;
-    v.measured[static_cast<int>(m)] = true;
+    v.measured |= 1u << static_cast<int>(m);
   };
   set(Metric::kP50, static_cast<double>(op.p50_ns));
   set(Metric::kP95, static_cast<double>(op.p95_ns));
@@ -133,13 +133,6 @@ const char* SeverityName(Severity s) {
 
 Thresholds ThresholdsFor(double budget, const Severities& s) {
   return {budget * s.warning, budget * s.error, budget * s.critical};
-}
-
-Severity Classify(double value, const Thresholds& t) {
-  if (!(value > t.warning)) return Severity::kNone;
-  if (value >= t.critical) return Severity::kCritical;
-  if (value >= t.error) return Severity::kError;
-  return Severity::kWarning;
 }
 
 Severity Classify(double ratio, const Severities& s) { return Classify(ratio, ThresholdsFor(1, s)); }

@@ -49,7 +49,9 @@ std::optional<double> MetricValue(const OpStats& op, Metric m);
 // Every metric of `op` at once, indexed by Metric; for the evaluator's loop.
 struct MetricValues {
   std::array<double, kNumMetrics> value{};
-  std::array<bool, kNumMetrics> measured{};
+  uint32_t measured = 0;  // bit i: metric i was measured
+
+  bool has(int i) const { return (measured >> i) & 1; }
 };
 MetricValues ReadMetrics(const OpStats& op);
 
@@ -77,7 +79,12 @@ Thresholds ThresholdsFor(double budget, const Severities& s);
 
 // kNone while `value` does not exceed the warning threshold; past it, the
 // highest severity whose threshold it reaches.
-Severity Classify(double value, const Thresholds& t);
+inline Severity Classify(double value, const Thresholds& t) {
+  if (!(value > t.warning)) return Severity::kNone;
+  if (value >= t.critical) return Severity::kCritical;
+  if (value >= t.error) return Severity::kError;
+  return Severity::kWarning;
+}
 // The same for a ratio of value to budget. With the default severities:
 // 1.0 is fine, 1.01 a warning, 1.5 an error, 2.0 critical.
 Severity Classify(double ratio, const Severities& s);

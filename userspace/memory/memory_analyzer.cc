@@ -22,6 +22,7 @@ MemoryAnalyzer::MemoryAnalyzer(std::vector<std::string> op_names, MemoryAnalyzer
   detectors_.assign(names_.size(), LeakDetector(options_.leak));
   verdicts_.resize(names_.size());
   peaks_.assign(names_.size(), 0);
+  first_suspected_s_.resize(names_.size());
   previous_.categories.resize(names_.size());
 }
 
@@ -59,6 +60,7 @@ MemorySummary MemoryAnalyzer::Summarize(double seconds, const MemoryCounters& no
     m.leak_confidence = v.confidence;
     m.projected_bytes_1h = v.projected_bytes_1h;
     m.leak_reason = v.reason;
+    m.first_suspected_s = first_suspected_s_[i];
     s.categories.push_back(std::move(m));
   }
   return s;
@@ -71,6 +73,9 @@ MemorySummary MemoryAnalyzer::Update(absl::Time now, double window_s, const Memo
     peaks_[i] = std::max(peaks_[i], live);
     detectors_[i].Add(now, static_cast<int64_t>(live));
     verdicts_[i] = detectors_[i].Verdict();
+    if (verdicts_[i].suspected && !first_suspected_s_[i]) {
+      first_suspected_s_[i] = absl::ToDoubleSeconds(now - start_);
+    }
   }
   MemorySummary s = Summarize(window_s, total, previous_, op_calls);
   previous_ = total;
@@ -172,6 +177,8 @@ nlohmann::json MemoryJson(const MemorySummary& s) {
                         {"leak_confidence", c.leak_confidence},
                         {"projected_bytes_1h", c.projected_bytes_1h},
                         {"leak_reason", c.leak_reason}};
+    j["first_suspected_s"] = c.first_suspected_s.has_value() ? nlohmann::json(*c.first_suspected_s)
+                                                             : nlohmann::json(nullptr);
     j["bytes_per_call"] = c.bytes_per_call.has_value() ? nlohmann::json(*c.bytes_per_call)
                                                        : nlohmann::json(nullptr);
     cats.push_back(std::move(j));

@@ -5,11 +5,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "userspace/memory/leak_detector.h"
 #include "userspace/snapshot.h"
@@ -54,6 +56,8 @@ class MemoryAnalyzer {
   std::vector<LeakDetector> detectors_;
   std::vector<LeakVerdict> verdicts_;
   std::vector<uint64_t> peaks_;
+  std::vector<std::optional<double>> first_suspected_s_;
+  absl::Time start_ = absl::Now();
   MemoryCounters previous_;
 };
 
