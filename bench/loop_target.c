@@ -3,11 +3,13 @@
  * the way distributions build code (-fcf-protection: endbr64 first;
  * -fno-omit-frame-pointer: push %rbp next). Prints "ready", waits for
  * SIGUSR1 so a tracer can attach first, then prints ns per call.
- *   loop_target CALLS
+ *   loop_target CALLS [call|alloc]
+ * "alloc" times a malloc(64)+free pair per iteration instead.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +27,9 @@ __attribute__((noinline)) long gp_bench_fn(long x)
 	__asm__ volatile("" ::: "memory");
 	return r + 1;
 }
+
+/* Keeps the compiler from eliding the malloc/free pair. */
+void *volatile escape;
 
 static double now_ns(void)
 {
@@ -48,9 +53,19 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	sigwait(&set, &sig);
 
+	int alloc = argc > 2 && strcmp(argv[2], "alloc") == 0;
 	double t0 = now_ns();
-	for (long i = 0; i < calls; i++)
-		sink = gp_bench_fn(sink);
+	if (alloc) {
+		for (long i = 0; i < calls; i++) {
+			void *p = malloc(64);
+
+			escape = p;
+			free(escape);
+		}
+	} else {
+		for (long i = 0; i < calls; i++)
+			sink = gp_bench_fn(sink);
+	}
 	double t1 = now_ns();
 	printf("ns_per_call %.1f\n", (t1 - t0) / calls);
 	return 0;
