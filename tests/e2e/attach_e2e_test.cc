@@ -72,7 +72,7 @@ std::pair<nlohmann::json, nlohmann::json> ProfileDemo(std::vector<std::string> d
   EXPECT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
   demo.Signal(SIGUSR1);
 
-  int demo_status = demo.Wait(120000);
+  int demo_status = demo.Wait(900000);  // returns at exit; the longest run is 600 s
   EXPECT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0)
       << "demo wait status " << demo_status;
   int gp_status = gp.Wait(30000);

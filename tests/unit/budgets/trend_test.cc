@@ -9,7 +9,7 @@ namespace {
 void Add(TrendGroup& g, double x, double y) { g.Add(x, &y); }
 
 TEST(TrendGroupTest, ExactLine) {
-  TrendGroup g(1, 8);
+  TrendGroup g({0}, 8);
   EXPECT_EQ(g.Fit(0), std::nullopt);
   Add(g, 10, 5);
   EXPECT_EQ(g.Fit(0), std::nullopt);  // one point is no line
@@ -24,7 +24,7 @@ TEST(TrendGroupTest, ExactLine) {
 }
 
 TEST(TrendGroupTest, FlatSeriesHasNoTrend) {
-  TrendGroup g(1, 5);
+  TrendGroup g({0}, 5);
   for (int i = 0; i < 9; ++i) Add(g, i, 42);
   std::optional<LineFit> fit = g.Fit(0);
   ASSERT_TRUE(fit.has_value());
@@ -34,7 +34,7 @@ TEST(TrendGroupTest, FlatSeriesHasNoTrend) {
 }
 
 TEST(TrendGroupTest, KeepsOnlyTheLastSamples) {
-  TrendGroup g(1, 4);
+  TrendGroup g({0}, 4);
   for (int i = 0; i < 10; ++i) Add(g, i, -100.0 * i);  // falling, then forgotten
   for (int i = 10; i < 14; ++i) Add(g, i, 3.0 * i + 1);
   std::optional<LineFit> fit = g.Fit(0);
@@ -46,7 +46,7 @@ TEST(TrendGroupTest, KeepsOnlyTheLastSamples) {
 }
 
 TEST(TrendGroupTest, SeriesAreIndependent) {
-  TrendGroup g(3, 6);
+  TrendGroup g({0, 0, 0}, 6);
   for (int i = 0; i < 9; ++i) {
     const double ys[3] = {2.0 * i, 7, 100 - 5.0 * i};
     g.Add(i, ys);
@@ -58,7 +58,7 @@ TEST(TrendGroupTest, SeriesAreIndependent) {
 }
 
 TEST(TrendGroupTest, Clear) {
-  TrendGroup g(1, 4);
+  TrendGroup g({0}, 4);
   for (int i = 0; i < 6; ++i) Add(g, i, i);
   g.Clear();
   EXPECT_EQ(g.size(), 0);
@@ -68,17 +68,15 @@ TEST(TrendGroupTest, Clear) {
   EXPECT_EQ(g.oldest_x(), 100);
 }
 
-// Adds the points, the last through a Sample, and asks it Reaches(...).
-bool Reaches(const std::vector<std::pair<double, double>>& points, double y, double within,
+// Whether a series of `points` is found heading for `target`.
+bool Reaches(const std::vector<std::pair<double, double>>& points, double target, double within,
              double min_r_squared) {
-  TrendGroup g(1, 12);
-  for (size_t i = 0; i + 1 < points.size(); ++i) Add(g, points[i].first, points[i].second);
-  TrendGroup::Sample sample = g.Begin(points.back().first);
-  sample.Set(0, points.back().second);
-  return sample.Reaches(0, y, within, min_r_squared);
+  TrendGroup g({target}, 12);
+  for (const auto& [x, y] : points) Add(g, x, y);
+  return g.Reaching(within, min_r_squared) == 1;
 }
 
-TEST(TrendGroupTest, ReachesAgreesWithTheFit) {
+TEST(TrendGroupTest, ReachingAgreesWithTheFit) {
   std::vector<std::pair<double, double>> rising;
   for (int i = 0; i < 6; ++i) rising.emplace_back(10.0 * (i + 1), 40 + 2.0 * i);  // 0.2 per x
   // At the latest x, 60, the line is at 50; it reaches 100 at x = 310.
@@ -94,9 +92,27 @@ TEST(TrendGroupTest, ReachesAgreesWithTheFit) {
   EXPECT_FALSE(Reaches({{1, 1}}, 2, 1e9, 0));  // one point is no line
 }
 
+TEST(TrendGroupTest, ReachingIsPerSeries) {
+  TrendGroup g({100, 100, 100}, 12);
+  for (int i = 0; i < 8; ++i) {
+    const double ys[3] = {50.0 + i, 50.0 - i, 97.0 + 0.3 * i};
+    g.Add(i, ys);
+  }
+  EXPECT_EQ(g.Reaching(1000, 0.8), 0b101u);
+  EXPECT_EQ(g.Reaching(10, 0.8), 0b100u);  // the first needs 43 more, the third 3
+}
+
+TEST(TrendGroupTest, ReachingSurvivesRecomputation) {
+  TrendGroup g({1e9}, 4);
+  for (int i = 0; i < 100; ++i) Add(g, 1000.0 + 10 * i, 1e6 + 1e3 * i);  // 100 per x
+  // Latest: x = 1990, y = 1.099e6; 1e9 is 9,989,010 x later.
+  EXPECT_EQ(g.Reaching(9'989'011, 0.8), 1u);
+  EXPECT_EQ(g.Reaching(9'989'009, 0.8), 0u);
+}
+
 TEST(TrendGroupTest, StaysAccurateOverLongRunsAndLargeValues) {
   // A week of 10 s windows, latencies around a second, rising 1 µs per window.
-  TrendGroup g(1, 12);
+  TrendGroup g({0}, 12);
   const int n = 7 * 24 * 360;
   for (int i = 0; i < n; ++i) Add(g, 10.0 * i, 1e9 + 1e3 * i + (i % 2 ? 5 : -5));
   std::optional<LineFit> fit = g.Fit(0);
