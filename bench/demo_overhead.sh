@@ -2,12 +2,14 @@
 # gridprobe's overhead on the demo program, both runs in one invocation:
 # the demo alone, then the demo under gridprobe attach, at the default rate
 # (40 calls/s) and unpaced (--rate 0, the throughput ceiling). Prints calls/s,
-# CPU seconds and the ratios. Root.
+# CPU seconds and the ratios, and the probes' trap time that the demo's own
+# timing includes. GP_EXTRA adds gridprobe flags (e.g. "--memory full"). Root.
 #   bench/demo_overhead.sh [build-dir] [seconds]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-${GRIDPROBE_BUILD_DIR:-$root/build}}
 seconds=${2:-20}
+GP_EXTRA=${GP_EXTRA:-}
 demo="$build/examples/gridkit-demo/gridkit-demo"
 gridprobe="$build/userspace/gridprobe"
 tmp=$(mktemp -d)
@@ -21,7 +23,8 @@ run() {
   local pid=$! gp=""
   until grep -q ready "$tmp/$name.out" 2>/dev/null; do sleep 0.05; done
   if [[ $traced == 1 ]]; then
-    "$gridprobe" attach "$pid" --quiet >/dev/null 2>"$tmp/$name.gp" &
+    "$gridprobe" attach "$pid" --quiet $GP_EXTRA --report-json "$tmp/$name.report.json" \
+      >/dev/null 2>"$tmp/$name.gp" &
     gp=$!
     until grep -q attached "$tmp/$name.gp" 2>/dev/null; do sleep 0.05; done
   fi
@@ -33,6 +36,24 @@ import json, sys
 t = json.load(open(sys.argv[1]))
 print(sys.argv[2], round(t["ops_total"] / t["elapsed_s"], 2), round(t["cpu_s"], 3))
 PY
+  if [[ $traced == 1 ]]; then
+    # The demo times each call from outside; gridprobe from its entry probe to
+    # its return probe. The difference is the probes' own trap time.
+    python3 - "$tmp/$name.json" "$tmp/$name.report.json" >&2 <<'PY'
+import json, sys
+t = json.load(open(sys.argv[1])); r = json.load(open(sys.argv[2]))
+diffs = []
+for op in r["operations"]:
+    tt = t["operations"][op["name"]]
+    if op["calls"] == tt["calls"] and op["calls"] > 0:
+        diffs.append(tt["mean_ns"] - op["mean_ns"])
+        print("  trap time %-14s truth mean %10.0f ns, gridprobe mean %10.0f ns, difference %7.0f ns"
+              % (op["name"], tt["mean_ns"], op["mean_ns"], tt["mean_ns"] - op["mean_ns"]))
+if diffs:
+    diffs.sort()
+    print("  trap time inside the program's own timing: median %.0f ns per call" % diffs[len(diffs) // 2])
+PY
+  fi
 }
 
 {

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
-#include <utility>
+#include <cstdint>
+#include <deque>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -12,8 +13,8 @@
 namespace gridprobe::memory {
 namespace {
 
-// Seconds since the window's first sample, and bytes. Doubles hold byte
-// counts exactly up to 2^53.
+// Seconds since the window's first sample, and bytes (exact in a double up to
+// 2^53).
 struct Point {
   double t;
   double y;
@@ -25,8 +26,6 @@ struct Line {
   double At(double t) const { return intercept + slope * t; }
 };
 
-
-
 // REQUIRES: !v.empty(). Reorders v.
 double Median(std::vector<double>& v) {
   const size_t mid = v.size() / 2;
@@ -37,12 +36,13 @@ double Median(std::vector<double>& v) {
 }
 
 // Theil-Sen: the median of the slopes between pairs of points, and the median
-// intercept for that slope. With more than max_pairs pairs, it takes every
+// intercept for that slope. With more than max_pairs pairs it takes every
 // pair at each of max_pairs / n lags spread evenly over 1..n-1: like the full
 // set, that weights lag d by the n - d pairs that have it.
-// REQUIRES: points sorted by t.
+// REQUIRES: p sorted by t.
 Line TheilSen(const std::vector<Point>& p, size_t max_pairs) {
   const size_t n = p.size();
+  if (n < 2) return Line{};
   std::vector<double> slopes;
   auto add_lag = [&](size_t lag) {
     for (size_t i = 0; i + lag < n; ++i) {
@@ -50,12 +50,12 @@ Line TheilSen(const std::vector<Point>& p, size_t max_pairs) {
       if (dt > 0) slopes.push_back((p[i + lag].y - p[i].y) / dt);
     }
   };
-  if (n < 2) return Line{};
   if (n * (n - 1) / 2 <= max_pairs) {
     slopes.reserve(n * (n - 1) / 2);
     for (size_t lag = 1; lag < n; ++lag) add_lag(lag);
   } else {
     const size_t lags = std::max<size_t>(2, max_pairs / n);
+    slopes.reserve(lags * n);
     size_t previous = 0;
     for (size_t k = 0; k < lags; ++k) {
       const size_t lag = 1 + (k * (n - 2) + (lags - 1) / 2) / (lags - 1);
@@ -64,7 +64,7 @@ Line TheilSen(const std::vector<Point>& p, size_t max_pairs) {
     }
   }
   Line line;
-  if (slopes.empty()) return line;
+  if (slopes.empty()) return line;  // all samples at one instant
   line.slope = Median(slopes);
   std::vector<double> intercepts;
   intercepts.reserve(n);
@@ -73,9 +73,9 @@ Line TheilSen(const std::vector<Point>& p, size_t max_pairs) {
   return line;
 }
 
-// Standard error of a slope fitted to p when the samples scatter by sigma:
-// sigma / sqrt(sum (t - mean t)^2), as for least squares; Theil-Sen is within
-// a few percent of that for uniform or normal noise.
+// Standard error of a slope fitted to p when samples scatter by sigma, as for
+// least squares; Theil-Sen is within a few percent of it under uniform or
+// normal noise.
 double SlopeError(const std::vector<Point>& p, double sigma) {
   double mean = 0;
   for (const Point& q : p) mean += q.t;
@@ -85,46 +85,14 @@ double SlopeError(const std::vector<Point>& p, double sigma) {
   return sxx > 0 ? sigma / std::sqrt(sxx) : HUGE_VAL;
 }
 
-// The samples that are the lowest of some `span`-long stretch [t - span, t]
-// lying wholly in the window. Transients above the floor and a sawtooth whose
-// period is shorter than span never make it in; memory that stays does.
-std::vector<Point> Floor(const std::vector<Point>& p, double span) {
-  std::vector<char> in_floor(p.size(), 0);
-  std::deque<size_t> lowest;  // indices in the stretch, rising y: front is its minimum
-  for (size_t i = 0; i < p.size(); ++i) {
-    while (!lowest.empty() && p[lowest.back()].y > p[i].y) lowest.pop_back();
-    lowest.push_back(i);
-    while (p[lowest.front()].t < p[i].t - span) lowest.pop_front();
-    if (p[i].t >= span) in_floor[lowest.front()] = 1;  // stretch starts in the window
-  }
-  std::vector<Point> floor;
-  for (size_t i = 0; i < p.size(); ++i) {
-    if (in_floor[i]) floor.push_back(p[i]);
-  }
-  return floor;
-}
-
-// Share of the variance of p about its mean that the line explains; may be
-// negative for a line that is not the least-squares one. 0 for a flat p.
-double RSquared(const std::vector<Point>& p, const Line& line) {
-  double mean = 0;
-  for (const Point& q : p) mean += q.y;
-  mean /= p.size();
-  double total = 0, residual = 0;
-  for (const Point& q : p) {
-    total += (q.y - mean) * (q.y - mean);
-    residual += (q.y - line.At(q.t)) * (q.y - line.At(q.t));
-  }
-  return total > 0 ? 1 - residual / total : 0;
-}
-
-// Scatter of the samples about the line: the standard deviation of the
-// residuals, and a robust one (1.4826 MAD, the standard deviation for normal
-// noise). REQUIRES: p.size() >= 3.
+// How samples scatter about a line: the standard deviation of the residuals,
+// and a robust one (1.4826 MAD, which equals it for normal noise).
 struct Scatter {
   double sd = 0;
   double robust = 0;
 };
+
+// REQUIRES: p.size() >= 3.
 Scatter ScatterAbout(const std::vector<Point>& p, const Line& line) {
   std::vector<double> r;
   r.reserve(p.size());
@@ -143,18 +111,79 @@ Scatter ScatterAbout(const std::vector<Point>& p, const Line& line) {
   return scatter;
 }
 
+// The samples that are the lowest of some `span`-long stretch [t - span, t]
+// lying wholly in the window. Transients, and a sawtooth whose period is
+// shorter than span, stay out; memory that stays makes it in.
+std::vector<Point> Floor(const std::vector<Point>& p, double span) {
+  std::vector<char> in_floor(p.size(), 0);
+  std::deque<size_t> lowest;  // the stretch's indices by rising y; front is its minimum
+  for (size_t i = 0; i < p.size(); ++i) {
+    while (!lowest.empty() && p[lowest.back()].y > p[i].y) lowest.pop_back();
+    lowest.push_back(i);
+    while (p[lowest.front()].t < p[i].t - span) lowest.pop_front();
+    if (p[i].t >= span) in_floor[lowest.front()] = 1;
+  }
+  std::vector<Point> floor;
+  for (size_t i = 0; i < p.size(); ++i) {
+    if (in_floor[i]) floor.push_back(p[i]);
+  }
+  return floor;
+}
+
+// r² of p about a line: the share of p's variance about its mean that the
+// line explains. Negative when the line is worse than the mean; 0 for flat p.
+double RSquared(const std::vector<Point>& p, const Line& line) {
+  double mean = 0;
+  for (const Point& q : p) mean += q.y;
+  mean /= p.size();
+  double total = 0;
+  double residual = 0;
+  for (const Point& q : p) {
+    total += (q.y - mean) * (q.y - mean);
+    residual += (q.y - line.At(q.t)) * (q.y - line.At(q.t));
+  }
+  return total > 0 ? 1 - residual / total : 0;
+}
+
 double NormalCdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
 
-// "812 B", "27.1 KiB", "1.5 MiB": binary units, as elsewhere in gridprobe.
-std::string Bytes(double v) {
-  constexpr const char* kNames[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (i < 4 && std::fabs(v) >= 1023.95) {
-    v /= 1024;
-    ++i;
+// One third of the window.
+struct Third {
+  std::vector<Point> points;  // in time order
+  double center = 0;          // mean time
+  double level = 0;           // median bytes
+  double floor = 0;           // lowest decile of bytes: one glitch cannot move it
+};
+
+// The samples with from <= t < to.
+Third MakeThird(const std::vector<Point>& p, double from, double to) {
+  Third third;
+  std::vector<double> ys;
+  for (const Point& q : p) {
+    if (q.t < from || q.t >= to) continue;
+    third.points.push_back(q);
+    third.center += q.t;
+    ys.push_back(q.y);
   }
-  if (i == 0) return absl::StrFormat("%.0f B", v);
-  return absl::StrFormat("%.1f %s", v, kNames[i]);
+  if (ys.empty()) return third;
+  third.center /= ys.size();
+  const size_t decile = ys.size() / 10;
+  std::nth_element(ys.begin(), ys.begin() + decile, ys.end());
+  third.floor = ys[decile];
+  third.level = Median(ys);
+  return third;
+}
+
+// "812 B", "27.1 KiB", "1.5 MiB": binary units, like the rest of gridprobe.
+std::string Bytes(double v) {
+  constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (unit < 4 && std::fabs(v) >= 1023.95) {
+    v /= 1024;
+    ++unit;
+  }
+  if (unit == 0) return absl::StrFormat("%.0f B", v);
+  return absl::StrFormat("%.1f %s", v, kUnits[unit]);
 }
 
 std::string Rate(double bytes_per_s) { return absl::StrCat(Bytes(bytes_per_s), "/s"); }
@@ -166,33 +195,8 @@ std::string Span(double seconds) {
 
 std::string Percent(double ratio) { return absl::StrFormat("%.0f%%", 100 * ratio); }
 
-// One third of the window: its samples in time order.
-struct Third {
-  std::vector<Point> points;
-  double center = 0;  // mean time
-  double level = 0;   // median bytes
-  double lowest = 0;  // smallest bytes
-};
-
-Third MakeThird(const std::vector<Point>& p, double from, double to) {
-  Third third;
-  for (const Point& q : p) {
-    if (q.t >= from && q.t <= to) third.points.push_back(q);
-  }
-  if (third.points.empty()) return third;
-  std::vector<double> ys;
-  for (const Point& q : third.points) {
-    third.center += q.t;
-    ys.push_back(q.y);
-  }
-  third.center /= third.points.size();
-  third.lowest = *std::min_element(ys.begin(), ys.end());
-  third.level = Median(ys);
-  return third;
-}
-
-// The verdict on a window of samples, except `since`. `suspected` is whether
-// the previous verdict was: starting a suspicion takes evidence for a leak,
+// The verdict on a window of samples, but for `since`. `suspected`: whether
+// the previous verdict was. Starting a suspicion takes evidence for a leak;
 // ending one takes significant evidence against it.
 LeakVerdict Judge(const std::vector<Point>& p, const LeakOptions& o, bool suspected) {
   LeakVerdict v;
@@ -217,78 +221,72 @@ LeakVerdict Judge(const std::vector<Point>& p, const LeakOptions& o, bool suspec
     v.reason = absl::StrCat("collecting history: ", p.size(), " of ", o.min_samples, " samples");
     return v;
   }
-  // A leak is first reported only once the last third of the window lies
-  // wholly after min_window: by then any growth phase shorter than min_window
-  // has been over for a third of the window.
-  const double first_report =
-      std::min(1.5 * min_window, absl::ToDoubleSeconds(o.max_window));
   const std::vector<Point> floor = Floor(p, absl::ToDoubleSeconds(o.floor_span));
   const Third first = MakeThird(p, 0, window / 3);
   const Third middle = MakeThird(p, window / 3, 2 * window / 3);
-  const Third last = MakeThird(p, 2 * window / 3, window);
+  const Third last = MakeThird(p, 2 * window / 3, HUGE_VAL);
   if (floor.size() < 3 || first.points.size() < 2 || middle.points.empty() ||
       last.points.size() < 2) {
-    v.reason = "collecting history: too few samples to find the floor";
+    v.reason = "collecting history: too few samples in a third of the window";
     return v;
   }
-  if (s < o.min_growth_bytes_per_s) {
+  if (s <= 0 || s < o.min_growth_bytes_per_s) {
     v.reason = s < 0 ? absl::StrCat("shrinking by ", Rate(-s), " over ", Span(window))
                      : absl::StrCat("no growth: ", Rate(s), " over ", Span(window), " is below ",
                                     Rate(o.min_growth_bytes_per_s));
     return v;
   }
 
-  // Everything below is relative to the growth rate s > 0.
+  // From here on, everything is relative to the rate s > 0.
   // Fit: the floor about the growth line moved down onto it.
   Line floor_line{s, 0};
   {
     std::vector<double> offsets;
+    offsets.reserve(floor.size());
     for (const Point& q : floor) offsets.push_back(q.y - s * q.t);
     floor_line.intercept = Median(offsets);
   }
   const double fit = RSquared(floor, floor_line);
-  const double rise = (last.lowest - first.lowest) / (last.center - first.center) / s;
-  // Noise, for how far to trust each estimate. The rate's standard error uses
-  // the plain standard deviation: an outlier only delays a report. The level
-  // of a third is a median, whose scatter (about 1.25 sigma / sqrt(k) for k
-  // samples) follows the robust scale.
+  const double rise = (last.floor - first.floor) / (last.center - first.center) / s;
+  // The rate's standard error uses the plain standard deviation: an outlier
+  // only delays a report. A third's level is a median, whose scatter (about
+  // 1.25 sigma / sqrt(k) for k samples) follows the robust scale.
   const Scatter scatter = ScatterAbout(p, growth);
   const double growth_error = SlopeError(p, scatter.sd) / s;
-  // Recent slope, from the middle third's level to the last third's.
   const double recent = (last.level - middle.level) / (last.center - middle.center) / s;
   const double recent_error = 1.2533 * scatter.robust *
                               std::sqrt(1.0 / middle.points.size() + 1.0 / last.points.size()) /
                               (last.center - middle.center) / s;
-  const double last_third = TheilSen(last.points, o.max_pairs).slope / s;
-  const double last_third_error = SlopeError(last.points, scatter.sd) / s;
-  const double continuing =
-      recent_error > 0 ? NormalCdf((recent - o.min_recent_ratio) / recent_error)
-                       : (recent >= o.min_recent_ratio ? 1.0 : 0.0);
-  v.confidence = std::clamp(fit, 0.0, 1.0) * continuing;
+  const double in_last = TheilSen(last.points, o.max_pairs).slope / s;
+  const double in_last_error = SlopeError(last.points, scatter.sd) / s;
+  const double continuing = recent_error > 0
+                                ? NormalCdf((recent - o.min_recent_ratio) / recent_error)
+                                : (recent >= o.min_recent_ratio ? 1.0 : 0.0);
+  v.confidence = std::max(fit, 0.0) * continuing *
+                 std::min(1.0, o.max_growth_error / std::max(growth_error, 1e-12));
 
-  // A suspicion ends only when leveling off is significant; one starts only
-  // when the point estimates all say "still growing".
-  const bool leveled =
-      suspected ? recent + o.recent_z * recent_error < o.min_recent_ratio ||
-                      last_third + o.recent_z * last_third_error < o.min_last_third_ratio
-                : recent < o.min_recent_ratio || last_third < o.min_last_third_ratio;
+  const bool leveled = suspected ? recent + o.end_z * recent_error < o.min_recent_ratio ||
+                                       in_last + o.end_z * in_last_error < o.min_recent_ratio
+                                 : recent < o.min_recent_ratio || in_last < o.min_recent_ratio;
+  // A leak is first reported only once the last third lies wholly after
+  // min_window (see the header).
+  const double first_report = std::min(1.5 * min_window, absl::ToDoubleSeconds(o.max_window));
   if (rise < o.min_floor_rise) {
-    v.reason = absl::StrCat("floor did not rise: lowest sample of the last third is ",
-                            Bytes(last.lowest - first.lowest), " above the first third's (",
-                            Percent(rise), " of ", Rate(s), ")");
+    v.reason = absl::StrCat("floor did not rise: ", Bytes(last.floor - first.floor),
+                            " from the first third to the last, ", Percent(rise), " of what ",
+                            Rate(s), " predicts");
   } else if (leveled) {
     v.reason = absl::StrCat("grew, then leveled off: recent slope ",
-                            Percent(std::min(recent, last_third)), " of the window's ",
-                            Rate(s));
+                            Percent(std::min(recent, in_last)), " of the window's ", Rate(s));
   } else if (fit < o.min_fit) {
     v.reason = absl::StrFormat("floor does not rise steadily: r²=%.2f for %s", fit, Rate(s));
   } else if (!suspected && window < first_report) {
-    v.reason = absl::StrCat("growth of ", Rate(s), " over ", Span(window), ", needs ",
-                            Span(first_report), " to tell from a cache that fills within ",
-                            Span(min_window));
+    v.reason =
+        absl::StrCat("growth of ", Rate(s), " over ", Span(window), ", needs ", Span(first_report),
+                     " to tell from a cache filling for ", Span(min_window));
   } else if (!suspected && growth_error > o.max_growth_error) {
-    v.reason = absl::StrCat("growth of ", Rate(s), " over ", Span(window),
-                            ", too noisy yet to report it: ± ", Percent(growth_error));
+    v.reason = absl::StrCat("growth of ", Rate(s), " ± ", Percent(growth_error), " over ",
+                            Span(window), ", too noisy to report yet");
   } else {
     v.suspected = true;
     v.projected_bytes_1h = v.live_bytes_now + s * 3600;
@@ -299,7 +297,7 @@ LeakVerdict Judge(const std::vector<Point>& p, const LeakOptions& o, bool suspec
 
 }  // namespace
 
-LeakDetector::LeakDetector(LeakOptions options) : options_(std::move(options)) {
+LeakDetector::LeakDetector(LeakOptions options) : options_(options) {
   verdict_.reason = "collecting history: 0 samples";
 }
 
@@ -314,9 +312,10 @@ void LeakDetector::Add(absl::Time t, int64_t live_bytes) {
   for (const Sample& s : samples_) {
     points.push_back({absl::ToDoubleSeconds(s.t - origin), static_cast<double>(s.bytes)});
   }
+  const bool was_suspected = verdict_.suspected;
   const absl::Time since = verdict_.since;
-  verdict_ = Judge(points, options_, verdict_.suspected);
-  if (verdict_.suspected) verdict_.since = since == absl::InfinitePast() ? t : since;
+  verdict_ = Judge(points, options_, was_suspected);
+  if (verdict_.suspected) verdict_.since = was_suspected ? since : t;
 }
 
 }  // namespace gridprobe::memory
