@@ -183,7 +183,9 @@ TEST_F(AttachE2eTest, SteadyLeakIsFlaggedWithinAMinuteAtItsTrueRate) {
                      truth["elapsed_s"].get<double>();
   EXPECT_NEAR((*render)["growth_bytes_per_s"].get<double>(), true_rate, 0.10 * true_rate);
   for (const auto& c : report["memory"]["categories"]) {
-    if (c["category"] != "render") EXPECT_FALSE(c["leak_suspected"].get<bool>()) << c.dump();
+    if (c["category"] != "render") {
+      EXPECT_FALSE(c["leak_suspected"].get<bool>()) << c.dump();
+    }
   }
 }
 
