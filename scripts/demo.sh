@@ -22,6 +22,6 @@ for _ in $(seq 100); do
 done
 
 echo "demo: gridkit-demo running as pid $demo_pid; profiling it for ${seconds}s"
-"$build/userspace/gridprobe" attach "$demo_pid" --preset gridkit --interval 2s --memory ops \
+"$build/userspace/gridprobe" attach "$demo_pid" --preset gridkit --interval 2s \
   --duration "${seconds}s" --report-json "$build/demo-report.json"
 echo "demo: report written to $build/demo-report.json"
