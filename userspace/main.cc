@@ -23,6 +23,10 @@
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "userspace/agent.h"
+#include "userspace/budgets/cli.h"
+#include "userspace/budgets/console_sink.h"
+#include "userspace/budgets/evaluator.h"
+#include "userspace/budgets/preset.h"
 #include "userspace/calibration.h"
 #include "userspace/preset_dirs.h"
 #include "userspace/probe_session.h"
@@ -84,6 +88,22 @@ std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
   return ids;
 }
 
+// Judges every window against the budgets and prints each event on the
+// console; adds the "budgets" section to the report.
+class BudgetObserver : public WindowObserver {
+ public:
+  explicit BudgetObserver(budgets::BudgetSet set)
+      : evaluator_(std::move(set), budgets::EvaluatorOptions{}) {}
+  void OnWindow(const Snapshot& window) override { evaluator_.OnWindow(window, sink_); }
+  void AddToReport(const Snapshot&, nlohmann::json* report) override {
+    (*report)["budgets"] = evaluator_.ReportJson();
+  }
+
+ private:
+  budgets::Evaluator evaluator_;
+  budgets::ConsoleEventSink sink_;
+};
+
 struct AttachFlags {
   std::string pid;
   std::string preset = "gridkit";
@@ -92,6 +112,7 @@ struct AttachFlags {
   std::string report_json;
   uint32_t max_threads = 4096;
   std::string memory = "off";
+  std::string budgets;
   uint32_t max_allocs = 262144;
   bool no_alloc_stacks = false;
   bool quiet = false;
@@ -108,6 +129,14 @@ absl::Status Attach(const AttachFlags& f) {
   GP_RETURN_IF_ERROR(CheckProcessExists(pid));
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+  std::unique_ptr<BudgetObserver> budget_observer;
+  std::vector<WindowObserver*> observers;
+  if (!f.budgets.empty()) {
+    GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
+                        budgets::LoadBudgetSet(f.budgets, budgets::PresetCatalog::Default()));
+    budget_observer = std::make_unique<BudgetObserver>(std::move(set));
+    observers.push_back(budget_observer.get());
+  }
   // Privileges and kernel features first: they decide whether anything else
   // is worth explaining.
   ProbeSessionOptions session_options;
@@ -166,7 +195,7 @@ absl::Status Attach(const AttachFlags& f) {
                  "tail calls through them would count as unwound\n",
                  session->skipped_sites());
   }
-  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, Identities(module), options, {}));
+  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, Identities(module), options, observers));
   (void)reason;
   return absl::OkStatus();
 }
@@ -254,6 +283,8 @@ int main(int argc, char** argv) {
                          "Target threads tracked at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));
+  attach_cmd->add_option("--budgets", attach.budgets,
+                         "Judge every window against this budget preset (name or file)");
   attach_cmd->add_option("--memory", attach.memory,
                          "Allocation tracking: off, ops (while an operation runs) or full")
       ->capture_default_str();
@@ -285,6 +316,9 @@ int main(int argc, char** argv) {
     std::printf("%s\n", gridprobe::DescribeCalibration(*c).c_str());
   });
 
+  int budget_exit_code = 0;
+  gridprobe::budgets::AddBudgetCommands(app, &budget_exit_code);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -295,5 +329,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "gridprobe: %s\n", std::string(status.message()).c_str());
     return static_cast<int>(gridprobe::ExitCodeOf(status));
   }
-  return 0;
+  return budget_exit_code;
 }

@@ -1,0 +1,224 @@
+#include "userspace/config/config.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "base/status.h"
+
+namespace gridprobe::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "presets" / "libraries");
+    Write("presets/libraries/gridkit.yaml", "name: gridkit\ndescription: the demo library\n");
+  }
+
+  void Write(const std::string& name, const std::string& text) {
+    fs::create_directories((dir_ / name).parent_path());
+    std::ofstream(dir_ / name) << text;
+  }
+
+  absl::StatusOr<Config> Parse(const std::string& text) {
+    budgets::PresetCatalog catalog({(dir_ / "presets").string(), GRIDPROBE_TEST_PRESETS_DIR});
+    EnvLookup env = [](absl::string_view name) -> std::optional<std::string> {
+      if (name == "REPORT_DIR") return "/var/reports";
+      if (name == "TOKEN") return "tok-123";
+      return std::nullopt;
+    };
+    return ParseConfig(text, (dir_ / "g.yaml").string(), catalog, env);
+  }
+
+  // The message without the "<dir>/" prefix of the file name.
+  std::string Error(const std::string& text) {
+    absl::StatusOr<Config> config = Parse(text);
+    if (config.ok()) return "no error";
+    EXPECT_EQ(ExitCodeOf(config.status()), ExitCode::kBadInput);
+    std::string message(config.status().message());
+    std::string prefix = dir_.string() + "/";
+    if (message.rfind(prefix, 0) == 0) message = message.substr(prefix.size());
+    return message;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(ConfigTest, EmptyFileMeansDefaults) {
+  absl::StatusOr<Config> config = Parse("# nothing set\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->presets, std::vector<std::string>{"gridkit"});
+  EXPECT_EQ(config->budgets, "");
+  EXPECT_EQ(config->memory, MemoryMode::kOff);
+  EXPECT_EQ(config->interval, absl::Seconds(10));
+  EXPECT_EQ(config->duration, absl::ZeroDuration());
+  EXPECT_EQ(config->budget_options.min_calls, 20);
+  ASSERT_EQ(config->alerts.size(), 1u);
+  EXPECT_EQ(config->alerts[0].type, "console");
+}
+
+TEST_F(ConfigTest, ReadsEverySetting) {
+  Write("mine.yaml", "extends: interactive\ndefault: {p95: 80ms}\n");
+  absl::StatusOr<Config> config = Parse(R"(
+presets: [gridkit, ./extra/lib.yaml]
+budgets: ./mine.yaml
+memory: ops
+interval: 250ms
+duration: 2m
+report:
+  json: ${REPORT_DIR}/run.json
+budget_options:
+  min_calls: 5
+  open_after: 3
+  resolve_after: 4
+  horizon: 30m
+  severities: {warning: 1.1, error: 1.3, critical: 1.8}
+alerts:
+  - type: console
+max_threads: 512
+debug_dir: debug
+)");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->presets,
+            (std::vector<std::string>{"gridkit", (dir_ / "extra/lib.yaml").string()}));
+  EXPECT_EQ(config->budgets, (dir_ / "mine.yaml").string());
+  EXPECT_EQ(config->memory, MemoryMode::kOps);
+  EXPECT_EQ(config->interval, absl::Milliseconds(250));
+  EXPECT_EQ(config->duration, absl::Minutes(2));
+  EXPECT_EQ(config->report_json, "/var/reports/run.json");
+  EXPECT_EQ(config->budget_options.min_calls, 5);
+  EXPECT_EQ(config->budget_options.open_after, 3);
+  EXPECT_EQ(config->budget_options.resolve_after, 4);
+  EXPECT_EQ(config->budget_options.horizon, absl::Minutes(30));
+  ASSERT_TRUE(config->budget_options.severities.has_value());
+  EXPECT_EQ(config->budget_options.severities->error, 1.3);
+  EXPECT_EQ(config->max_threads, 512);
+  EXPECT_EQ(config->debug_dir, (dir_ / "debug").string());
+}
+
+TEST_F(ConfigTest, BuiltInBudgetPresetByName) {
+  absl::StatusOr<Config> config = Parse("budgets: interactive\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->budgets, "interactive");
+}
+
+TEST_F(ConfigTest, UnknownKeys) {
+  EXPECT_EQ(Error("interval: 1s\nintervall: 2s\n"),
+            "g.yaml:2:1: unknown key 'intervall'; did you mean 'interval'?");
+  EXPECT_EQ(Error("budget_options:\n  min_call: 3\n"),
+            "g.yaml:2:3: unknown key 'min_call' in 'budget_options'; did you mean 'min_calls'?");
+  EXPECT_EQ(Error("colour: red\n"),
+            "g.yaml:1:1: unknown key 'colour' (expected one of: presets, budgets, memory, "
+            "interval, duration, report, budget_options, alerts, max_threads, debug_dir)");
+}
+
+TEST_F(ConfigTest, WrongTypes) {
+  EXPECT_EQ(Error("- interval\n"), "g.yaml:1:1: expected a map of settings, got a list");
+  EXPECT_EQ(Error("presets: {gridkit: yes}\n"),
+            "g.yaml:1:10: 'presets': expected a library preset name or a list of them, got a map");
+  EXPECT_EQ(Error("max_threads: many\n"),
+            "g.yaml:1:14: 'max_threads': expected a whole number from 1 to 1048576, got 'many'");
+  EXPECT_EQ(Error("budget_options:\n  open_after: 0\n"),
+            "g.yaml:2:15: 'budget_options.open_after': expected a whole number from 1 to 1000, "
+            "got '0'");
+  EXPECT_EQ(Error("memory: some\n"),
+            "g.yaml:1:9: 'memory': expected one of off, ops, full, got 'some'");
+  EXPECT_EQ(Error("report: out.json\n"), "g.yaml:1:9: 'report': expected a map, got 'out.json'");
+  EXPECT_EQ(Error("budgets:\n"), "g.yaml:1:1: 'budgets': expected a string, got nothing");
+}
+
+TEST_F(ConfigTest, BadDurations) {
+  EXPECT_EQ(Error("interval: 10 parsecs\n"),
+            "g.yaml:1:11: 'interval': expected a duration such as 250ms, 1.5s, 2m or 1h, got "
+            "'10 parsecs'");
+  EXPECT_EQ(Error("duration: 10\n"),
+            "g.yaml:1:11: 'duration': expected a duration such as 250ms, 1.5s, 2m or 1h, got '10'");
+  EXPECT_EQ(Error("interval: 10ms\n"), "g.yaml:1:11: 'interval': must be at least 100ms");
+  EXPECT_EQ(Error("budget_options: {horizon: 0}\n"),
+            "g.yaml:1:27: 'budget_options.horizon': must be longer than 0");
+}
+
+TEST_F(ConfigTest, BadSeverities) {
+  EXPECT_EQ(Error("budget_options:\n  severities: {warning: 1, error: 3, critical: 2}\n"),
+            "g.yaml:2:15: 'budget_options.severities': expected warning <= error <= critical, "
+            "got warning 1, error 3, critical 2");
+  EXPECT_EQ(Error("budget_options:\n  severities: {error: 3}\n"),
+            "g.yaml:2:15: 'budget_options.severities': set all of warning, error and critical");
+}
+
+TEST_F(ConfigTest, UnknownPresets) {
+  EXPECT_EQ(Error("budgets: interactve\n"),
+            "g.yaml:1:10: unknown budget preset 'interactve'; did you mean 'interactive'? "
+            "(known: background, interactive, relaxed, rendering, strict)");
+  EXPECT_EQ(Error("presets: [gridkt]\n"),
+            "g.yaml:1:11: unknown library preset 'gridkt'; did you mean 'gridkit'? "
+            "(known: gridkit)");
+  EXPECT_EQ(Error("budgets: ./missing.yaml\n"), "g.yaml:1:10: cannot read '" +
+                                                    (dir_ / "missing.yaml").string() +
+                                                    "': No such file or directory");
+}
+
+TEST_F(ConfigTest, ErrorsInsideTheBudgetFileNameThatFile) {
+  Write("a.yaml", "extends: ./b.yaml\n");
+  Write("b.yaml", "extends:\n  - interactive\n  - ./a.yaml\n");
+  EXPECT_EQ(
+      Error("budgets: a.yaml\n"),
+      "b.yaml:3:5: circular extends: " + (dir_ / "a.yaml").string() + " -> ./b.yaml -> ./a.yaml");
+}
+
+TEST_F(ConfigTest, AlertDestinations) {
+  EXPECT_EQ(Error("alerts:\n  - type: sentry\n    dsn: ${TOKEN}\n"),
+            "g.yaml:2:11: alert destination 'sentry' is not supported yet (supported: console)");
+  EXPECT_EQ(Error("alerts:\n  - type: console\n    colour: red\n"),
+            "g.yaml:3:5: unknown key 'colour' in 'alerts[0]' (expected one of: type)");
+  EXPECT_EQ(Error("alerts:\n  - console\n"),
+            "g.yaml:2:5: 'alerts[0]': expected a map with 'type', got 'console'");
+  EXPECT_EQ(Error("alerts:\n  - {}\n"), "g.yaml:2:5: 'alerts[0]': missing 'type'");
+}
+
+TEST_F(ConfigTest, EnvironmentReferences) {
+  EXPECT_EQ(Error("report:\n  json: ${NOPE}/r.json\n"),
+            "g.yaml:2:9: 'report.json': environment variable 'NOPE' is not set");
+}
+
+TEST_F(ConfigTest, InvalidYaml) {
+  EXPECT_EQ(Error("presets: [gridkit\n"),
+            "g.yaml:2:1: invalid YAML: end of sequence flow not found");
+}
+
+TEST_F(ConfigTest, ShippedExampleIsValid) {
+  const std::string path = std::string(GRIDPROBE_TEST_PRESETS_DIR) + "/gridprobe.example.yaml";
+  absl::StatusOr<std::string> text = ReadDocument(path);
+  ASSERT_TRUE(text.ok()) << text.status();
+  budgets::PresetCatalog catalog({(dir_ / "presets").string(), GRIDPROBE_TEST_PRESETS_DIR});
+  absl::StatusOr<Config> config = ParseConfig(*text, path, catalog, ProcessEnv());
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->budgets, "interactive");
+  EXPECT_EQ(config->interval, absl::Seconds(10));
+  // It spells out the defaults, so it must agree with them.
+  Config defaults;
+  EXPECT_EQ(config->memory, defaults.memory);
+  EXPECT_EQ(config->duration, defaults.duration);
+  EXPECT_EQ(config->interval, defaults.interval);
+  EXPECT_EQ(config->max_threads, defaults.max_threads);
+  EXPECT_EQ(config->budget_options.min_calls, defaults.budget_options.min_calls);
+  EXPECT_EQ(config->budget_options.open_after, defaults.budget_options.open_after);
+  EXPECT_EQ(config->budget_options.resolve_after, defaults.budget_options.resolve_after);
+  EXPECT_EQ(config->budget_options.horizon, defaults.budget_options.horizon);
+}
+
+TEST(LoadConfigTest, MissingFile) {
+  absl::Status s = LoadConfig("/nonexistent/gridprobe.yaml").status();
+  EXPECT_EQ(ExitCodeOf(s), ExitCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace gridprobe::config
