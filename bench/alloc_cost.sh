@@ -15,23 +15,9 @@ libc=$(ldconfig -p | awk '/libc.so.6 .*x86-64/ {print $NF; exit}')
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-run_case() {
-  local name=$1; shift
-  "$target" "$pairs" alloc >"$tmp/out" &
-  local pid=$!
-  until grep -q ready "$tmp/out" 2>/dev/null; do sleep 0.05; done
-  local tracer=""
-  if (($#)); then
-    "${@//PID/$pid}" >"$tmp/tracer.out" 2>&1 &
-    tracer=$!
-    until grep -qE "attached|Attaching" "$tmp/tracer.out" 2>/dev/null; do sleep 0.05; done
-    sleep 1
-  fi
-  kill -USR1 "$pid"
-  wait "$pid"
-  if [[ -n $tracer ]]; then kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" || true; fi
-  echo "$name $(awk '/ns_per_call/ {print $2}' "$tmp/out")"
-}
+target_args=("$pairs" alloc)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 bt="uprobe:$libc:malloc { @size[tid] = arg0; }
 uretprobe:$libc:malloc /@size[tid]/ { @live[retval] = @size[tid]; @bytes = sum(@size[tid]); delete(@size[tid]); }

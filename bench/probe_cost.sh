@@ -13,28 +13,9 @@ gridprobe="$build/userspace/gridprobe"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# run_case NAME TRACER-COMMAND...: starts the target, starts the tracer (if
-# any) against it, waits until the tracer says it is attached, runs the loop.
-run_case() {
-  local name=$1; shift
-  "$target" "$calls" >"$tmp/out" &
-  local pid=$!
-  until grep -q ready "$tmp/out" 2>/dev/null; do sleep 0.05; done
-  local tracer=""
-  if (($#)); then
-    "${@//PID/$pid}" >"$tmp/tracer.out" 2>&1 &
-    tracer=$!
-    # gridprobe prints "attached", bpftrace "Attaching N probes..."
-    until grep -qE "attached|Attaching" "$tmp/tracer.out" 2>/dev/null; do sleep 0.05; done
-    sleep 1
-  fi
-  kill -USR1 "$pid"
-  wait "$pid"
-  if [[ -n $tracer ]]; then kill -INT "$tracer" 2>/dev/null || true; wait "$tracer" || true; fi
-  local ns
-  ns=$(awk '/ns_per_call/ {print $2}' "$tmp/out")
-  echo "$name $ns"
-}
+target_args=("$calls")
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 
 bt_pair="uprobe:$target:gp_bench_fn { @s[tid] = nsecs; }
 uretprobe:$target:gp_bench_fn /@s[tid]/ { @ns = hist(nsecs - @s[tid]); delete(@s[tid]); }"
