@@ -8,6 +8,8 @@
 #include <cstdlib>
 
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -28,7 +30,8 @@
 #include "userspace/budgets/evaluator.h"
 #include "userspace/budgets/preset.h"
 #include "userspace/calibration.h"
-#include "userspace/preset_dirs.h"
+#include "userspace/config/config.h"
+#include "userspace/launcher.h"
 #include "userspace/probe_session.h"
 
 namespace gridprobe {
@@ -92,8 +95,8 @@ std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
 // console; adds the "budgets" section to the report.
 class BudgetObserver : public WindowObserver {
  public:
-  explicit BudgetObserver(budgets::BudgetSet set)
-      : evaluator_(std::move(set), budgets::EvaluatorOptions{}) {}
+  BudgetObserver(budgets::BudgetSet set, const budgets::EvaluatorOptions& options)
+      : evaluator_(std::move(set), options) {}
   void OnWindow(const Snapshot& window) override { evaluator_.OnWindow(window, sink_); }
   void AddToReport(const Snapshot&, nlohmann::json* report) override {
     (*report)["budgets"] = evaluator_.ReportJson();
@@ -104,57 +107,153 @@ class BudgetObserver : public WindowObserver {
   budgets::ConsoleEventSink sink_;
 };
 
-struct AttachFlags {
-  std::string pid;
-  std::string preset = "gridkit";
-  std::string interval = "1s";
-  std::string duration = "0s";
+// The flags `attach` and `run` share. Each overrides the configuration file
+// only when given.
+struct ProfileFlags {
+  std::string config;
+  std::string preset;
+  std::string interval;
+  std::string duration;
   std::string report_json;
   uint32_t max_threads = 4096;
-  std::string memory = "off";
+  std::string memory;
   std::string budgets;
   uint32_t max_allocs = 262144;
   bool no_alloc_stacks = false;
   bool quiet = false;
   bool verbose = false;
+  const CLI::App* command = nullptr;
+
+  bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
 };
 
-absl::Status Attach(const AttachFlags& f) {
-  GP_ASSIGN_OR_RETURN(int pid, ParsePid(f.pid));
-  AgentOptions options;
-  GP_ASSIGN_OR_RETURN(options.interval, ParseDurationFlag("interval", f.interval, false));
-  GP_ASSIGN_OR_RETURN(options.duration, ParseDurationFlag("duration", f.duration, true));
-  options.report_json = f.report_json;
-  options.live = !f.quiet;
-  GP_RETURN_IF_ERROR(CheckProcessExists(pid));
+void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
+  f->command = cmd;
+  cmd->add_option("--config", f->config,
+                  "Read settings from this YAML file (docs/configuration.md); flags override it");
+  cmd->add_option("--preset", f->preset, "Library preset name or file (default: gridkit)");
+  cmd->add_option("--interval", f->interval,
+                  "Window length: the table refreshes and budgets are judged every window "
+                  "(default: 1s, or 10s with --budgets)");
+  cmd->add_option("--duration", f->duration,
+                  "Stop after this long (default 0: at Ctrl-C or when the target exits)");
+  cmd->add_option("--report-json", f->report_json, "Write the final report here");
+  cmd->add_option("--max-threads", f->max_threads, "Target threads tracked at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1u << 20));
+  cmd->add_option("--budgets", f->budgets,
+                  "Judge every window against this budget preset (name or file)");
+  cmd->add_option("--memory", f->memory,
+                  "Allocation tracking: off (default), ops (while an operation runs) or full");
+  cmd->add_option("--max-allocs", f->max_allocs, "Live allocations tracked at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1024u, 1u << 26));
+  cmd->add_flag("--no-alloc-stacks", f->no_alloc_stacks,
+                "Record only the calling address of allocations, not the whole stack");
+  cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
+  cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
+}
+
+// What one profile run does: the defaults, then the configuration file,
+// then the flags given (docs/configuration.md, "Precedence").
+struct Settings {
+  std::string preset;
+  std::string budgets;
+  MemoryMode memory = MemoryMode::kOff;
+  AgentOptions agent;
+  budgets::EvaluatorOptions budget_options;
+  ProbeSessionOptions session;
+};
+
+MemoryMode FromConfig(config::MemoryMode mode) {
+  switch (mode) {
+    case config::MemoryMode::kOff: return MemoryMode::kOff;
+    case config::MemoryMode::kOps: return MemoryMode::kOps;
+    case config::MemoryMode::kFull: return MemoryMode::kFull;
+  }
+  return MemoryMode::kOff;
+}
+
+absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
+  config::Config file;
+  if (!f.config.empty()) {
+    GP_ASSIGN_OR_RETURN(file, config::LoadConfig(f.config));
+  }
+  Settings s;
+  if (!file.debug_dir.empty()) {
+    std::fprintf(stderr, "gridprobe: %s: debug_dir is not used yet; ignoring it\n",
+                 f.config.c_str());
+  }
+  if (f.Given("--preset")) {
+    s.preset = f.preset;
+  } else if (file.presets.size() == 1) {
+    s.preset = file.presets[0];
+  } else {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat(
+            f.config, ": 'presets' names ", file.presets.size(), " library presets (",
+            absl::StrJoin(file.presets, ", "),
+            "); gridprobe profiles one library per run so far: keep one, or give --preset")),
+        ExitCode::kBadInput);
+  }
+  s.budgets = f.Given("--budgets") ? f.budgets : file.budgets;
+  s.budget_options = file.budget_options;
+
+  s.memory = FromConfig(file.memory);
+  if (f.Given("--memory")) {
+    if (f.memory == "off") {
+      s.memory = MemoryMode::kOff;
+    } else if (f.memory == "ops") {
+      s.memory = MemoryMode::kOps;
+    } else if (f.memory == "full") {
+      s.memory = MemoryMode::kFull;
+    } else {
+      return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                              "--memory '", f.memory, "' is not one of off, ops, full")),
+                          ExitCode::kUsage);
+    }
+  }
+
+  if (f.Given("--interval")) {
+    GP_ASSIGN_OR_RETURN(s.agent.interval, ParseDurationFlag("interval", f.interval, false));
+  } else {
+    s.agent.interval = file.interval.value_or(config::DefaultInterval(!s.budgets.empty()));
+  }
+  s.agent.duration = file.duration;
+  if (f.Given("--duration")) {
+    GP_ASSIGN_OR_RETURN(s.agent.duration, ParseDurationFlag("duration", f.duration, true));
+  }
+  s.agent.report_json = f.Given("--report-json") ? f.report_json : file.report_json;
+  s.agent.live = !f.quiet;
+
+  s.session.memory = s.memory;
+  s.session.max_threads =
+      f.Given("--max-threads") ? f.max_threads : static_cast<uint32_t>(file.max_threads);
+  s.session.verbose = f.verbose;
+  s.session.max_allocs = f.max_allocs;
+  s.session.alloc_stacks = !f.no_alloc_stacks;
+  return s;
+}
+
+// Attaches to `pid` as `settings` say, calls `attached` once every probe is
+// in, and profiles until the duration ends, a signal arrives or the target
+// exits.
+absl::Status Profile(int pid, Settings settings, const std::function<absl::Status()>& attached) {
+  AgentOptions& options = settings.agent;
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
-                      symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
   std::unique_ptr<BudgetObserver> budget_observer;
   std::vector<WindowObserver*> observers;
-  if (!f.budgets.empty()) {
+  if (!settings.budgets.empty()) {
     GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
-                        budgets::LoadBudgetSet(f.budgets, budgets::PresetCatalog::Default()));
-    budget_observer = std::make_unique<BudgetObserver>(std::move(set));
+                        budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
+    budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
     observers.push_back(budget_observer.get());
   }
   // Privileges and kernel features first: they decide whether anything else
   // is worth explaining.
-  ProbeSessionOptions session_options;
-  session_options.max_threads = f.max_threads;
-  session_options.verbose = f.verbose;
-  session_options.max_allocs = f.max_allocs;
-  session_options.alloc_stacks = !f.no_alloc_stacks;
-  if (f.memory == "ops") {
-    session_options.memory = MemoryMode::kOps;
-  } else if (f.memory == "full") {
-    session_options.memory = MemoryMode::kFull;
-  } else if (f.memory != "off") {
-    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                            "--memory '", f.memory, "' is not one of off, ops, full")),
-                        ExitCode::kUsage);
-  }
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
-                      ProbeSession::Create(session_options));
+                      ProbeSession::Create(settings.session));
   Calibration calibration;
   GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
@@ -165,12 +264,12 @@ absl::Status Attach(const AttachFlags& f) {
   std::unique_ptr<memory::MemoryAnalyzer> analyzer;
   std::unique_ptr<Symbolizer> symbolizer;
   std::optional<symbols::AllocatorModule> allocator;
-  if (session_options.memory != MemoryMode::kOff) {
+  if (settings.memory != MemoryMode::kOff) {
     GP_ASSIGN_OR_RETURN(allocator, symbols::ResolveAllocator(pid, calibration.emulated));
     std::vector<std::string> names;
     for (const symbols::ResolvedOperation& op : module.ops) names.push_back(op.name);
     memory::MemoryAnalyzerOptions mo;
-    mo.mode = MemoryModeName(session_options.memory);
+    mo.mode = MemoryModeName(settings.memory);
     mo.allocator = allocator->family;
     mo.allocator_module = allocator->path;
     analyzer = std::make_unique<memory::MemoryAnalyzer>(names, mo);
@@ -183,7 +282,7 @@ absl::Status Attach(const AttachFlags& f) {
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
     std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s\n",
-                 MemoryModeName(session_options.memory), allocator->family.c_str(),
+                 MemoryModeName(settings.memory), allocator->family.c_str(),
                  allocator->path.c_str());
   }
   std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
@@ -195,8 +294,56 @@ absl::Status Attach(const AttachFlags& f) {
                  "tail calls through them would count as unwound\n",
                  session->skipped_sites());
   }
-  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, Identities(module), options, observers));
+  if (budget_observer != nullptr) {
+    std::fprintf(stderr, "gridprobe: judging %s windows against budgets '%s'\n",
+                 absl::FormatDuration(options.interval).c_str(), settings.budgets.c_str());
+  }
+  GP_RETURN_IF_ERROR(attached());
+  GP_ASSIGN_OR_RETURN(StopReason reason,
+                      RunAgent(*session, target, Identities(module), options, observers));
   (void)reason;
+  return absl::OkStatus();
+}
+
+absl::Status Attach(const std::string& pid_text, const ProfileFlags& f) {
+  GP_ASSIGN_OR_RETURN(int pid, ParsePid(pid_text));
+  GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
+  GP_RETURN_IF_ERROR(CheckProcessExists(pid));
+  return Profile(pid, std::move(settings), [] { return absl::OkStatus(); });
+}
+
+// Starts the program held at its entry point, attaches, lets it run and
+// profiles it to the end; reports how it ended.
+absl::Status Run(const std::vector<std::string>& command, const ProfileFlags& f) {
+  GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
+  GP_ASSIGN_OR_RETURN(LaunchedProcess child, LaunchedProcess::Start(command));
+  const int pid = child.pid();
+  GP_RETURN_IF_ERROR(Profile(pid, std::move(settings), [&child, pid] {
+    std::fprintf(stderr, "gridprobe: started pid %d at its entry point\n", pid);
+    return child.Resume();
+  }));
+  // The agent returns when the program ended, or earlier at --duration or a
+  // signal; then the program runs on without gridprobe.
+  if (kill(pid, 0) == 0) {
+    char state = 0;
+    if (FILE* stat = std::fopen(absl::StrCat("/proc/", pid, "/stat").c_str(), "r")) {
+      // "pid (comm) S ...": the state follows the last ')'.
+      char line[4096];
+      size_t n = std::fread(line, 1, sizeof(line) - 1, stat);
+      std::fclose(stat);
+      line[n] = '\0';
+      if (const char* close = std::strrchr(line, ')'); close != nullptr && close[1] == ' ') {
+        state = close[2];
+      }
+    }
+    if (state != 'Z') {
+      std::fprintf(stderr, "gridprobe: pid %d keeps running without probes\n", pid);
+      return absl::OkStatus();
+    }
+  }
+  GP_ASSIGN_OR_RETURN(int status, child.Wait());
+  std::fprintf(stderr, "gridprobe: pid %d (%s) %s\n", pid, command[0].c_str(),
+               DescribeWaitStatus(status).c_str());
   return absl::OkStatus();
 }
 
@@ -207,7 +354,7 @@ struct SymbolsFlags {
 
 absl::Status ExplainSymbols(const SymbolsFlags& f) {
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
-                      symbols::LoadLibraryPreset(f.preset, PresetSearchDirs()));
+                      symbols::LoadLibraryPreset(f.preset, budgets::PresetSearchPath()));
   Calibration calibration;
   absl::StatusOr<symbols::EntryPolicy> measured = OperationPolicy(&calibration);
   symbols::EntryPolicy policy;
@@ -268,34 +415,21 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   absl::Status status;
 
-  gridprobe::AttachFlags attach;
+  gridprobe::ProfileFlags attach;
+  std::string attach_pid;
   CLI::App* attach_cmd = app.add_subcommand("attach", "Profile a running process");
-  attach_cmd->add_option("pid", attach.pid, "Process id of the target")->required();
-  attach_cmd->add_option("--preset", attach.preset, "Library preset name or file")
-      ->capture_default_str();
-  attach_cmd->add_option("--interval", attach.interval, "Table refresh interval")
-      ->capture_default_str();
-  attach_cmd->add_option("--duration", attach.duration,
-                         "Stop after this long (0: at Ctrl-C or when the target exits)")
-      ->capture_default_str();
-  attach_cmd->add_option("--report-json", attach.report_json, "Write the final report here");
-  attach_cmd->add_option("--max-threads", attach.max_threads,
-                         "Target threads tracked at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 1u << 20));
-  attach_cmd->add_option("--budgets", attach.budgets,
-                         "Judge every window against this budget preset (name or file)");
-  attach_cmd->add_option("--memory", attach.memory,
-                         "Allocation tracking: off, ops (while an operation runs) or full")
-      ->capture_default_str();
-  attach_cmd->add_option("--max-allocs", attach.max_allocs, "Live allocations tracked at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1u << 26));
-  attach_cmd->add_flag("--no-alloc-stacks", attach.no_alloc_stacks,
-                       "Record only the calling address of allocations, not the whole stack");
-  attach_cmd->add_flag("--quiet", attach.quiet, "No live table, only the final report");
-  attach_cmd->add_flag("--verbose", attach.verbose, "Show libbpf's messages");
-  attach_cmd->callback([&] { status = gridprobe::Attach(attach); });
+  attach_cmd->add_option("pid", attach_pid, "Process id of the target")->required();
+  gridprobe::AddProfileFlags(attach_cmd, &attach);
+  attach_cmd->callback([&] { status = gridprobe::Attach(attach_pid, attach); });
+
+  gridprobe::ProfileFlags run;
+  std::vector<std::string> run_command;
+  CLI::App* run_cmd = app.add_subcommand(
+      "run", "Start a program and profile it from its entry point: gridprobe run [flags] -- CMD");
+  gridprobe::AddProfileFlags(run_cmd, &run);
+  run_cmd->add_option("command", run_command, "The program and its arguments, after --")
+      ->required();
+  run_cmd->callback([&] { status = gridprobe::Run(run_command, run); });
 
   gridprobe::SymbolsFlags syms;
   CLI::App* symbols_cmd =

@@ -293,14 +293,89 @@ TEST_F(AttachE2eTest, SigkillOfGridprobeLeavesNoProbeAndAHealthyTarget) {
 
 // Runs gridprobe with `args`; returns {exit code, stderr}.
 std::pair<int, std::string> RunGridprobe(const std::vector<std::string>& args,
-                                         const std::vector<std::string>& prefix = {}) {
+                                         const std::vector<std::string>& prefix = {},
+                                         int timeout_ms = 60000) {
   const std::string err = TempPath("err.txt");
   std::vector<std::string> argv = prefix;
   argv.push_back(kGridprobe);
   argv.insert(argv.end(), args.begin(), args.end());
   ChildProcess p(argv, err);
-  int status = p.Wait();
+  int status = p.Wait(timeout_ms);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, ReadFile(err)};
+}
+
+// Writes a configuration file that judges 5 s windows (about 33 sort calls
+// each at the demo's default rate, over the preset's 20-call minimum)
+// against the interactive budgets.
+std::string BudgetConfig(const std::string& report_json) {
+  const std::string path = TempPath("gridprobe.yaml");
+  std::ofstream(path) << "budgets: interactive\ninterval: 5s\nreport:\n  json: " << report_json
+                      << "\n";
+  return path;
+}
+
+// 5,000 rows keep every operation far inside the interactive budgets (the
+// slowest, rowModelBuild, takes about 5 ms) even on a loaded machine, so
+// that only what a test injects can break one.
+const std::vector<std::string> kBudgetDemo = {"--duration", "30", "--rows", "5000"};
+
+void ExpectCountsMatch(const nlohmann::json& report, const nlohmann::json& truth) {
+  ASSERT_EQ(report["operations"].size(), truth["operations"].size());
+  for (const auto& [name, t] : truth["operations"].items()) {
+    const nlohmann::json* op = FindOp(report, name);
+    ASSERT_NE(op, nullptr) << name;
+    EXPECT_GT(t["calls"].get<uint64_t>(), 0u) << name;
+    EXPECT_EQ((*op)["calls"].get<uint64_t>(), t["calls"].get<uint64_t>()) << name;
+  }
+}
+
+TEST_F(AttachE2eTest, RunWithConfigFlagsASlowSortAsAnInteractiveP95Error) {
+  // `gridprobe run` holds the demo at its entry point until the probes are
+  // in, so it sees every call without --wait-start.
+  const std::string report = TempPath("report.json");
+  const std::string truth = TempPath("truth.json");
+  std::vector<std::string> args = {"run", "--quiet", "--config", BudgetConfig(report), "--",
+                                   kDemo, "--truth", truth, "--slow", "sort=150@20"};
+  args.insert(args.end(), kBudgetDemo.begin(), kBudgetDemo.end());
+  auto [rc, err] = RunGridprobe(args, {}, 120000);
+  ASSERT_EQ(rc, 0) << err;
+  EXPECT_NE(err.find("judging 5s windows against budgets 'interactive'"), std::string::npos) << err;
+  EXPECT_NE(err.find("exited with status 0"), std::string::npos) << err;
+  EXPECT_NE(err.find("gridprobe: budget error: sort p95"), std::string::npos) << err;
+  nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
+  nlohmann::json t = nlohmann::json::parse(ReadFile(truth), nullptr, false);
+  ASSERT_FALSE(r.is_discarded()) << "no report at the path the configuration gives";
+  ASSERT_FALSE(t.is_discarded()) << "no truth";
+  ExpectCountsMatch(r, t);
+
+  const nlohmann::json& budgets = r["budgets"];
+  EXPECT_EQ(budgets["preset"], "interactive");
+  ASSERT_EQ(budgets["violations"].size(), 1u) << budgets["violations"].dump(1);
+  const nlohmann::json& v = budgets["violations"][0];
+  EXPECT_EQ(v["operation"], "sort");
+  EXPECT_EQ(v["metric"], "p95");
+  EXPECT_EQ(v["impact"], "userVisible");
+  EXPECT_EQ(v["budget"].get<double>(), 100e6);
+  // One call in five burns 150 ms, so p95 is 150 ms plus the sort itself:
+  // 1.5x to 2x the budget, an error by the preset's severities.
+  EXPECT_GE(v["ratio"].get<double>(), 1.5);
+  EXPECT_LT(v["ratio"].get<double>(), 2.0);
+  EXPECT_EQ(v["severity"], "error");
+  EXPECT_GE(v["windows"].get<int>(), 2);  // opens after 2 bad windows
+  EXPECT_EQ(budgets["worst_severity"], "error");
+}
+
+TEST_F(AttachE2eTest, AttachWithConfigAndNoSlowCallsFindsNothingOverBudget) {
+  // The flag's report path overrides the file's, which must stay unwritten.
+  const std::string config_report = TempPath("config-report.json");
+  auto [report, truth] = ProfileDemo(kBudgetDemo, {"--config", BudgetConfig(config_report)});
+  EXPECT_FALSE(std::ifstream(config_report).good()) << "the --report-json flag did not win";
+  ExpectCountsMatch(report, truth);
+  const nlohmann::json& budgets = report["budgets"];
+  EXPECT_EQ(budgets["preset"], "interactive");
+  EXPECT_GE(budgets["windows"].get<int>(), 6);  // 30 s in 5 s windows, and the last part
+  EXPECT_TRUE(budgets["violations"].empty()) << budgets["violations"].dump(1);
+  EXPECT_EQ(budgets["worst_severity"], "ok");
 }
 
 TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
@@ -311,6 +386,20 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   std::tie(rc, err) = RunGridprobe({"attach", "12ab"});
   EXPECT_EQ(rc, 2);
   EXPECT_EQ(err, "gridprobe: '12ab' is not a process id\n");
+
+  // gridprobe run: a program that is not there, a configuration with a typo
+  // (checked before anything is started), a program without the library.
+  std::tie(rc, err) = RunGridprobe({"run", "--", "/nonexistent/program"});
+  EXPECT_EQ(rc, 3);
+  EXPECT_EQ(err, "gridprobe: cannot run '/nonexistent/program': No such file or directory\n");
+  const std::string typo = TempPath("typo.yaml");
+  std::ofstream(typo) << "interval: 1s\nintervall: 2s\n";
+  std::tie(rc, err) = RunGridprobe({"run", "--config", typo, "--", kDemo});
+  EXPECT_EQ(rc, 8);
+  EXPECT_EQ(err, "gridprobe: " + typo + ":2:1: unknown key 'intervall'; did you mean 'interval'?\n");
+  std::tie(rc, err) = RunGridprobe({"run", "--", "/bin/true"});
+  EXPECT_EQ(rc, 5) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   // A process that does not map libgridkit.
   ChildProcess sleeper({"/bin/sleep", "30"});

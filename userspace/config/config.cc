@@ -248,6 +248,10 @@ class Parser {
 
 }  // namespace
 
+absl::Duration DefaultInterval(bool judging_budgets) {
+  return judging_budgets ? absl::Seconds(10) : absl::Seconds(1);
+}
+
 const char* MemoryModeName(MemoryMode mode) {
   switch (mode) {
     case MemoryMode::kOff:

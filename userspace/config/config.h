@@ -4,6 +4,7 @@
 #ifndef GRIDPROBE_USERSPACE_CONFIG_CONFIG_H_
 #define GRIDPROBE_USERSPACE_CONFIG_CONFIG_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,9 @@ struct Config {
   // Budget preset name or file; empty: measure and report, judge nothing.
   std::string budgets;
   MemoryMode memory = MemoryMode::kOff;
-  absl::Duration interval = absl::Seconds(10);
+  // Length of a window; unset: 1s, or 10s when budgets are judged, so that
+  // windows hold enough calls to judge (DefaultInterval()).
+  std::optional<absl::Duration> interval;
   // How long to profile; zero: until the target exits.
   absl::Duration duration = absl::ZeroDuration();
   // Where to write the JSON report; empty: no report file.
@@ -45,6 +48,9 @@ struct Config {
   // Where to leave debugging output; empty: none.
   std::string debug_dir;
 };
+
+// The window length when neither the file nor a flag sets one.
+absl::Duration DefaultInterval(bool judging_budgets);
 
 // Reads and checks a configuration file. Errors are one line,
 // "<file>:<line>:<col>: <what>", tagged ExitCode::kBadInput; a file that

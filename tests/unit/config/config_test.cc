@@ -58,7 +58,9 @@ TEST_F(ConfigTest, EmptyFileMeansDefaults) {
   EXPECT_EQ(config->presets, std::vector<std::string>{"gridkit"});
   EXPECT_EQ(config->budgets, "");
   EXPECT_EQ(config->memory, MemoryMode::kOff);
-  EXPECT_EQ(config->interval, absl::Seconds(10));
+  EXPECT_FALSE(config->interval.has_value());
+  EXPECT_EQ(DefaultInterval(false), absl::Seconds(1));
+  EXPECT_EQ(DefaultInterval(true), absl::Seconds(10));
   EXPECT_EQ(config->duration, absl::ZeroDuration());
   EXPECT_EQ(config->budget_options.min_calls, 20);
   ASSERT_EQ(config->alerts.size(), 1u);
@@ -202,7 +204,9 @@ TEST_F(ConfigTest, ShippedExampleIsValid) {
   absl::StatusOr<Config> config = ParseConfig(*text, path, catalog, ProcessEnv());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->budgets, "interactive");
-  EXPECT_EQ(config->interval, absl::Seconds(10));
+  EXPECT_FALSE(config->interval.has_value());
+  EXPECT_EQ(DefaultInterval(false), absl::Seconds(1));
+  EXPECT_EQ(DefaultInterval(true), absl::Seconds(10));
   // It spells out the defaults, so it must agree with them.
   Config defaults;
   EXPECT_EQ(config->memory, defaults.memory);
