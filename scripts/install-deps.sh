@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: the peer gridprobe is compared against
   bpftrace
+  # tests: a library nobody here wrote, for the sqlite preset's tests
+  libsqlite3-dev
 )
 
 missing=()

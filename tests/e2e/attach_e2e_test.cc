@@ -26,6 +26,7 @@ using ::gridprobe::testing::ChildProcess;
 
 const std::string kGridprobe = GRIDPROBE_BIN;
 const std::string kDemo = GRIDKIT_DEMO_BIN;
+const std::string kSqliteWorkload = SQLITE_WORKLOAD_BIN;
 
 // A fresh path for every call: a file left by an earlier run must never be
 // mistaken for this run's output.
@@ -382,6 +383,54 @@ TEST_F(AttachE2eTest, AttachWithConfigAndNoSlowCallsFindsNothingOverBudget) {
   EXPECT_GE(budgets["windows"].get<int>(), 6);  // 30 s in 5 s windows, and the last part
   EXPECT_TRUE(budgets["violations"].empty()) << budgets["violations"].dump(1);
   EXPECT_EQ(budgets["worst_severity"], "ok");
+}
+
+TEST_F(AttachE2eTest, SqlitePresetMatchesAProgramsOwnCountsAndTimesOnDebiansLibrary) {
+  // A library nobody here wrote, as the distribution ships it (stripped,
+  // no endbr64, calls to its own API through the PLT).
+  const std::string truth_path = TempPath("sqlite-truth.json");
+  const std::string report_path = TempPath("sqlite-report.json");
+  const std::string gp_err = TempPath("sqlite-gridprobe.err");
+  ChildProcess workload({"/usr/bin/chrt", "--fifo", "10", kSqliteWorkload, "30", truth_path});
+  ASSERT_FALSE(workload.WaitForLine("ready").empty());
+  ChildProcess gp({kGridprobe, "attach", std::to_string(workload.pid()), "--preset", "sqlite",
+                   "--quiet", "--report-json", report_path},
+                  gp_err);
+  ASSERT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  workload.Signal(SIGUSR1);
+  int status = workload.Wait(120000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "workload wait status " << status;
+  status = gp.Wait(30000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(gp_err);
+  nlohmann::json report = nlohmann::json::parse(ReadFile(report_path), nullptr, false);
+  nlohmann::json truth = nlohmann::json::parse(ReadFile(truth_path), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  ASSERT_FALSE(truth.is_discarded());
+  EXPECT_NE(report["operations"][0]["module"].get<std::string>().find("libsqlite3.so"),
+            std::string::npos);
+
+  int compared = 0;
+  for (const auto& [name, t] : truth["operations"].items()) {
+    const nlohmann::json* op = FindOp(report, name);
+    ASSERT_NE(op, nullptr) << name;
+    const uint64_t calls = t["calls"].get<uint64_t>();
+    // Every call, also those sqlite3_exec makes inside.
+    EXPECT_EQ((*op)["calls"].get<uint64_t>(), calls) << name;
+    // Percentiles where the program timed every call itself, over 1 ms.
+    if (t["timed"].get<uint64_t>() != calls || t["p50_ns"].get<double>() < 1e6) continue;
+    const double trap_ns =
+        (t["total_ns"].get<double>() - (*op)["total_ns"].get<double>()) / static_cast<double>(calls);
+    std::printf("sqlite %-8s %4llu calls, trap time in the program's own timing: %.1f us\n",
+                name.c_str(), static_cast<unsigned long long>(calls), trap_ns / 1e3);
+    EXPECT_GE(trap_ns, 0.0) << name;
+    EXPECT_LT(trap_ns, 250e3) << name;
+    for (const char* p : {"p50_ns", "p95_ns", "p99_ns"}) {
+      const double exact = t[p].get<double>();
+      EXPECT_NEAR((*op)[p].get<double>(), exact - trap_ns, 0.02 * exact) << name << " " << p;
+      ++compared;
+    }
+  }
+  EXPECT_GE(compared, 3) << "sqlite3_exec took under 1 ms: nothing to compare";
 }
 
 TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {

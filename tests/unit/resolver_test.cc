@@ -95,6 +95,32 @@ TEST(Resolver, DebiansLibcAllocatorFamily) {
   EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
 }
 
+// The shipped presets for libraries nobody here wrote, on Debian's own files.
+TEST(Resolver, ShippedPresetsResolveInDebiansLibraries) {
+  const std::vector<std::string> dirs = {GRIDPROBE_SOURCE_PRESETS_DIR};
+  struct Case {
+    const char* preset;
+    const char* file;
+    size_t ops;
+  };
+  for (const Case& c : {Case{"sqlite", "/usr/lib/x86_64-linux-gnu/libsqlite3.so.0", 5},
+                        Case{"glibc-malloc", "/lib/x86_64-linux-gnu/libc.so.6", 5}}) {
+    absl::StatusOr<LibraryPreset> preset = LoadLibraryPreset(c.preset, dirs);
+    ASSERT_TRUE(preset.ok()) << preset.status();
+    auto m = ResolveInFile(*preset, c.file, c.file, kPolicy);
+    ASSERT_TRUE(m.ok()) << c.preset << ": " << m.status();
+    ASSERT_EQ(m->ops.size(), c.ops) << c.preset;
+    for (const ResolvedOperation& op : m->ops) {
+      ASSERT_FALSE(op.symbols.empty()) << c.preset << " " << op.name;
+      for (const ResolvedSymbol& sym : op.symbols) {
+        EXPECT_FALSE(sym.exits.empty()) << sym.demangled;  // every one can be timed
+        EXPECT_GE(sym.entry.vaddr, sym.vaddr) << sym.demangled;
+        EXPECT_LT(sym.entry.vaddr, sym.vaddr + sym.size) << sym.demangled;
+      }
+    }
+  }
+}
+
 TEST(Resolver, NotAnElfFile) {
   auto m = ResolveInFile(Preset({{"x", {"x"}, "userVisible"}}), "/etc/hostname", "/etc/hostname", kPolicy);
   ASSERT_FALSE(m.ok());
