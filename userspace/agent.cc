@@ -203,7 +203,11 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
         },
         [&](int32_t id) { return session.ReadStack(id); });
   }
+  const size_t probes = session.probe_count();
+  const absl::Time detach_start = absl::Now();
   session.Detach();
+  std::fprintf(stderr, "gridprobe: detached %zu probes (%.0f ms)\n", probes,
+               absl::ToDoubleMilliseconds(absl::Now() - detach_start));
 
   std::fprintf(options.out, "gridprobe: final report (%s)\n", StopReasonName(reason));
   std::fputs(RenderTable(run, losses).c_str(), options.out);

@@ -279,15 +279,17 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   }
   options.start = absl::Now();
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
+  const absl::Duration attach_time = absl::Now() - options.start;
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
     std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s\n",
                  MemoryModeName(settings.memory), allocator->family.c_str(),
                  allocator->path.c_str());
   }
-  std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
+  std::fprintf(stderr,
+               "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s (%.0f ms)\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
-               module.path.c_str());
+               module.path.c_str(), absl::ToDoubleMilliseconds(attach_time));
   if (session->skipped_sites() > 0) {
     std::fprintf(stderr,
                  "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "

@@ -92,6 +92,8 @@ class ProbeSession {
   memory_bpf* mem_ = nullptr;
   std::vector<bpf_link*> links_;
   size_t nr_ops_ = 0;
+  // links_[alloc_links_begin_...] are the allocator probes.
+  size_t alloc_links_begin_ = 0;
   size_t skipped_sites_ = 0;
   int nr_cpus_ = 0;
 };
