@@ -88,6 +88,24 @@ absl::Status ElfFile::Index() {
                                     (ph.p_flags & PF_X) != 0});
   }
 
+  size_t shstrndx = 0;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return ElfError(path_, "read section names");
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr) continue;
+    if (const char* name = elf_strptr(elf, shstrndx, sh.sh_name)) sections_.insert(name);
+    if (sh.sh_type == SHT_DYNAMIC) {
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      for (size_t i = 0; data != nullptr && i < count; ++i) {
+        GElf_Dyn dyn;
+        if (gelf_getdyn(data, static_cast<int>(i), &dyn) == nullptr) continue;
+        if (dyn.d_tag != DT_NEEDED) continue;
+        if (const char* lib = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)) needed_.push_back(lib);
+      }
+    }
+  }
+
   // .symtab first: it has the local symbols (and .cold parts); .dynsym adds
   // what a stripped file still exports.
   std::set<std::pair<std::string, uint64_t>> seen;
@@ -105,6 +123,10 @@ absl::Status ElfFile::Index() {
         GElf_Sym sym;
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
         int type = GELF_ST_TYPE(sym.st_info);
+        if (wanted == SHT_DYNSYM && sym.st_shndx == SHN_UNDEF && sym.st_name != 0) {
+          if (const char* name = elf_strptr(elf, sh.sh_link, sym.st_name)) imports_.insert(name);
+          continue;
+        }
         if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_value == 0 ||
             sym.st_shndx == SHN_UNDEF) {
           continue;

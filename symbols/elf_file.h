@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,13 @@ class ElfFile {
   bool has_symtab() const { return has_symtab_; }
   bool is_shared_or_pie() const { return is_dyn_; }
   const std::vector<LoadSegment>& segments() const { return segments_; }
+  // Names of the functions and objects the file imports (undefined .dynsym
+  // symbols, version suffix dropped): "__cxa_throw", "longjmp".
+  const std::set<std::string>& imports() const { return imports_; }
+  // DT_NEEDED entries: "libstdc++.so.6".
+  const std::vector<std::string>& needed() const { return needed_; }
+  // Section names present in the file: ".gcc_except_table".
+  bool HasSection(const std::string& name) const { return sections_.count(name) > 0; }
 
   // The function symbol whose range holds `vaddr`, or nullptr.
   const ElfSymbol* FunctionAt(uint64_t vaddr) const;
@@ -69,6 +77,9 @@ class ElfFile {
   std::vector<ElfSymbol> functions_;
   std::vector<const ElfSymbol*> by_address_;  // sized functions, sorted by vaddr
   std::vector<LoadSegment> segments_;
+  std::set<std::string> imports_;
+  std::vector<std::string> needed_;
+  std::set<std::string> sections_;
 };
 
 // Demangles an Itanium C++ name; returns `name` unchanged when it is not one.

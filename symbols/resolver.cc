@@ -68,7 +68,8 @@ absl::StatusOr<ResolvedSite> Locate(const ElfFile& elf, const Site& site) {
 
 absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol& sym,
                                              const std::map<std::string, const ElfSymbol*>& by_name,
-                                             const EntryPolicy& policy) {
+                                             const EntryPolicy& policy,
+                                             const ModuleUnwindFacts& unwind) {
   if (sym.size == 0) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
                             elf.path(), ": symbol ", sym.demangled,
@@ -94,6 +95,7 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   out.size = sym.size;
   out.undecoded_bytes = sites.undecoded_bytes;
   out.entry_emulated = sites.entry_emulated;
+  out.ret = DecideReturnMode(unwind, sites);
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));
@@ -116,11 +118,13 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
   module.path = path;
   module.open_path = open_path;
   module.has_symtab = elf->has_symtab();
+  module.unwind = ReadUnwindFacts(*elf);
   for (const OperationSpec& spec : preset.operations) {
     ResolvedOperation op;
     op.name = spec.name;
     op.impact = spec.impact;
     op.patterns = spec.symbols;
+    op.return_request = spec.return_request;
     std::set<uint64_t> addresses;  // aliases share an address: probe it once
     for (const std::string& pattern : spec.symbols) {
       bool matched = false;
@@ -129,7 +133,7 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
         if (!SymbolMatches(pattern, sym.name, sym.demangled)) continue;
         matched = true;
         if (!addresses.insert(sym.vaddr).second) continue;
-        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name, policy));
+        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name, policy, module.unwind));
         op.symbols.push_back(std::move(rs));
       }
       if (!matched) {
@@ -185,7 +189,20 @@ absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
     return WithExitCode(absl::NotFoundError(absl::StrCat(open_path, " does not define ", name)),
                         ExitCode::kSymbolNotFound);
   }
-  return ResolveSymbol(*elf, *it->second, by_name, policy);
+  return ResolveSymbol(*elf, *it->second, by_name, policy, ReadUnwindFacts(*elf));
+}
+
+absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool acknowledged) {
+  for (ResolvedOperation& op : module->ops) {
+    ReturnRequest request = flag != ReturnRequest::kAuto ? flag : op.return_request;
+    for (ResolvedSymbol& sym : op.symbols) {
+      GP_ASSIGN_OR_RETURN(sym.ret,
+                          ApplyReturnRequest(sym.ret, request, acknowledged,
+                                             absl::StrCat(sym.demangled, " (operation '",
+                                                          op.name, "')")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace gridprobe::symbols

@@ -1,0 +1,133 @@
+#include "symbols/return_mode.h"
+
+#include <set>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status.h"
+#include "symbols/elf_file.h"
+#include "symbols/probe_sites.h"
+
+namespace gridprobe::symbols {
+namespace {
+
+// Functions that take frames off a stack without returning through them.
+constexpr const char* kUnwinders[] = {
+    // C++ exceptions and the unwinder itself
+    "__cxa_throw", "__cxa_rethrow", "_Unwind_RaiseException", "_Unwind_Resume_or_Rethrow",
+    "_Unwind_ForcedUnwind", "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE",
+    // non-local jumps
+    "longjmp", "_longjmp", "siglongjmp", "__longjmp_chk",
+    // forced unwinds of the calling thread
+    "pthread_exit", "pthread_cancel",
+    // stack switches (coroutines, fibers): the return may come on another thread
+    "swapcontext", "setcontext", "jump_fcontext", "ontop_fcontext"};
+
+// Evidence of C++ with exceptions: the personality routine every function with
+// a catch or a destructor to run names, and the runtime libraries.
+constexpr const char* kCxxImports[] = {"__gxx_personality_v0", "__cxa_begin_catch",
+                                       "_Unwind_Resume", "__cxa_end_catch"};
+
+}  // namespace
+
+const char* ReturnModeName(ReturnMode mode) {
+  return mode == ReturnMode::kFast ? "fast" : "safe";
+}
+
+const char* ReturnRequestName(ReturnRequest request) {
+  switch (request) {
+    case ReturnRequest::kAuto: return "auto";
+    case ReturnRequest::kSafe: return "safe";
+    case ReturnRequest::kFast: return "fast";
+  }
+  return "?";
+}
+
+std::optional<ReturnRequest> ParseReturnRequest(absl::string_view text) {
+  if (text == "auto") return ReturnRequest::kAuto;
+  if (text == "safe") return ReturnRequest::kSafe;
+  if (text == "fast") return ReturnRequest::kFast;
+  return std::nullopt;
+}
+
+ModuleUnwindFacts ReadUnwindFacts(const ElfFile& elf) {
+  ModuleUnwindFacts facts;
+  std::set<std::string> defined;
+  for (const ElfSymbol& s : elf.functions()) defined.insert(s.name);
+  for (const char* name : kCxxImports) {
+    if (elf.imports().count(name)) facts.cxx.push_back(absl::StrCat("imports ", name));
+    else if (defined.count(name)) facts.cxx.push_back(absl::StrCat("defines ", name));
+  }
+  for (const std::string& lib : elf.needed()) {
+    if (absl::StartsWith(lib, "libstdc++.") || absl::StartsWith(lib, "libc++.") ||
+        absl::StartsWith(lib, "libc++abi.")) {
+      facts.cxx.push_back(absl::StrCat("needs ", lib));
+    }
+  }
+  if (elf.HasSection(".gcc_except_table")) facts.cxx.push_back("has .gcc_except_table");
+  for (const char* name : kUnwinders) {
+    if (elf.imports().count(name) || defined.count(name)) facts.unwinders.push_back(name);
+  }
+  return facts;
+}
+
+ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSites& sites) {
+  ReturnDecision d;
+  if (!facts.cxx.empty()) {
+    d.why = absl::StrCat("C++ module (", absl::StrJoin(facts.cxx, ", "),
+                         "): an exception may unwind through it");
+    return d;
+  }
+  if (!facts.unwinders.empty()) {
+    d.why = absl::StrCat("module calls ", absl::StrJoin(facts.unwinders, ", "),
+                         ": frames may be left without a return");
+    return d;
+  }
+  if (sites.indirect_calls > 0) {
+    d.why = absl::StrCat(sites.indirect_calls,
+                         " call(s) through a pointer: a callback may throw or longjmp through it");
+    return d;
+  }
+  if (sites.calls_itself) {
+    d.why = "calls itself: a uretprobe loses returns past 64 nested calls";
+    return d;
+  }
+  if (sites.undecoded_bytes > 0) {
+    d.why = absl::StrCat(sites.undecoded_bytes, " undecodable byte(s): its calls are unknown");
+    return d;
+  }
+  d.mode = ReturnMode::kFast;
+  d.can_unwind = false;
+  d.why = absl::StrCat("C module that never throws, longjmps or switches stacks; ",
+                       sites.direct_calls == 0 ? "calls nothing"
+                                               : "calls only fixed functions");
+  return d;
+}
+
+absl::StatusOr<ReturnDecision> ApplyReturnRequest(const ReturnDecision& analysis,
+                                                  ReturnRequest request, bool acknowledged,
+                                                  const std::string& function) {
+  if (request == ReturnRequest::kAuto) return analysis;
+  ReturnDecision d = analysis;
+  d.forced = true;
+  if (request == ReturnRequest::kSafe) {
+    d.mode = ReturnMode::kSafe;
+    d.why = absl::StrCat("forced safe (analysis: ", ReturnModeName(analysis.mode), ", ",
+                         analysis.why, ")");
+    return d;
+  }
+  if (analysis.can_unwind && !acknowledged) {
+    return WithExitCode(
+        absl::FailedPreconditionError(absl::StrCat(
+            "refusing a fast (uretprobe) return on ", function, ": ", analysis.why,
+            ", which would kill the target; use safe, or add --i-know-it-can-crash")),
+        ExitCode::kUnsafeReturnMode);
+  }
+  d.mode = ReturnMode::kFast;
+  d.why = absl::StrCat("forced fast", analysis.can_unwind ? " (ACKNOWLEDGED RISK: " : " (",
+                       analysis.why, ")");
+  return d;
+}
+
+}  // namespace gridprobe::symbols
