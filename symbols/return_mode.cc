@@ -89,6 +89,21 @@ ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSi
                          " call(s) through a pointer: a callback may throw or longjmp through it");
     return d;
   }
+  // A tracked indirect jump out of the function is a tail call through a
+  // pointer: a callback again. Switch tables under CET jump "notrack", and
+  // without CET the two cannot be told apart.
+  uint32_t pointer_tail_calls = 0;
+  for (const Site& e : sites.exits) {
+    if (e.kind == SiteKind::kIndirectJump && !absl::StartsWith(e.insn, "notrack")) {
+      ++pointer_tail_calls;
+    }
+  }
+  if (pointer_tail_calls > 0) {
+    d.why = absl::StrCat(pointer_tail_calls,
+                         " jump(s) through a pointer (a tail call or a switch): a callback may "
+                         "throw or longjmp through it");
+    return d;
+  }
   if (sites.calls_itself) {
     d.why = "calls itself: a uretprobe loses returns past 64 nested calls";
     return d;

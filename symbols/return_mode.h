@@ -55,8 +55,9 @@ struct ReturnDecision {
 // The mode the analysis picks for a function with `sites` in a module with
 // `facts`. The rule, in order (docs/bpf.md "Return modes"):
 //  1. the module is C++, or calls/defines an unwinder: safe;
-//  2. the function calls code through a pointer (a callback, which a C++
-//     caller may have written to throw): safe;
+//  2. the function calls code through a pointer, or jumps through one
+//     without "notrack" (a callback, which a C++ caller may have written to
+//     throw): safe;
 //  3. it calls itself: safe (a uretprobe loses returns past 64 nested calls);
 //  4. otherwise (a C function of a module that never throws, longjmps or
 //     switches stacks, calling only fixed functions): fast.
