@@ -296,7 +296,8 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
                     e.kind == symbols::SiteKind::kReturn ? "return" : "exit",
                     static_cast<unsigned long>(e.vaddr - s.vaddr),
                     static_cast<unsigned long>(e.file_offset), e.insn.c_str(),
-                    cost(e.insn).c_str());
+                    s.ret.mode == symbols::ReturnMode::kFast ? "not probed (fast return)"
+                                                             : cost(e.insn).c_str());
       }
       if (s.ret.mode == symbols::ReturnMode::kFast) {
         std::printf("    return mode: fast (uretprobe at the entry site +0x%lx): %s\n",
