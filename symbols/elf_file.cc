@@ -93,7 +93,13 @@ absl::Status ElfFile::Index() {
   for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
     GElf_Shdr sh;
     if (gelf_getshdr(scn, &sh) == nullptr) continue;
-    if (const char* name = elf_strptr(elf, shstrndx, sh.sh_name)) sections_.insert(name);
+    if (const char* name = elf_strptr(elf, shstrndx, sh.sh_name)) {
+      sections_.insert(name);
+      std::string n = name;
+      if (n == ".plt" || n == ".plt.sec" || n == ".plt.got") {
+        plt_ranges_.emplace_back(sh.sh_addr, sh.sh_addr + sh.sh_size);
+      }
+    }
     if (sh.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
@@ -161,6 +167,13 @@ const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {
   if (it == by_address_.begin()) return nullptr;
   const ElfSymbol* s = *(it - 1);
   return vaddr < s->vaddr + s->size ? s : nullptr;
+}
+
+bool ElfFile::InPlt(uint64_t vaddr) const {
+  for (const auto& [start, end] : plt_ranges_) {
+    if (vaddr >= start && vaddr < end) return true;
+  }
+  return false;
 }
 
 uint64_t ElfFile::VaddrOfOffset(uint64_t offset) const {

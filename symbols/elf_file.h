@@ -52,6 +52,9 @@ class ElfFile {
   const std::vector<std::string>& needed() const { return needed_; }
   // Section names present in the file: ".gcc_except_table".
   bool HasSection(const std::string& name) const { return sections_.count(name) > 0; }
+  // Whether `vaddr` lies in one of the PLT sections (.plt, .plt.sec,
+  // .plt.got): a call there is a call to an imported function.
+  bool InPlt(uint64_t vaddr) const;
 
   // The function symbol whose range holds `vaddr`, or nullptr.
   const ElfSymbol* FunctionAt(uint64_t vaddr) const;
@@ -80,6 +83,7 @@ class ElfFile {
   std::set<std::string> imports_;
   std::vector<std::string> needed_;
   std::set<std::string> sections_;
+  std::vector<std::pair<uint64_t, uint64_t>> plt_ranges_;  // [start, end)
 };
 
 // Demangles an Itanium C++ name; returns `name` unchanged when it is not one.

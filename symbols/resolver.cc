@@ -66,6 +66,65 @@ absl::StatusOr<ResolvedSite> Locate(const ElfFile& elf, const Site& site) {
   return ResolvedSite{site.vaddr, offset, site.kind, site.insn};
 }
 
+// The function's main body and its split-off "f.cold" part, if any: GCC moves
+// unlikely paths (throw sites, error handling) there, and its returns are the
+// function's returns.
+absl::StatusOr<std::vector<CodeRange>> PartsOf(
+    const ElfFile& elf, const ElfSymbol& sym,
+    const std::map<std::string, const ElfSymbol*>& by_name) {
+  std::vector<CodeRange> parts;
+  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadAt(sym.vaddr, sym.size));
+  parts.push_back({sym.vaddr, std::move(body)});
+  auto cold = by_name.find(sym.name + ".cold");
+  if (cold != by_name.end() && cold->second->size > 0) {
+    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
+                        elf.ReadAt(cold->second->vaddr, cold->second->size));
+    parts.push_back({cold->second->vaddr, std::move(bytes)});
+  }
+  return parts;
+}
+
+// Walks every function `root` reaches by direct calls and tail jumps inside
+// the module; returns why one of them may run a callback ("" when none can):
+// it calls or jumps through a pointer, calls into the PLT while the module
+// imports a callback-taker, or cannot be analyzed.
+std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
+                            const std::map<std::string, const ElfSymbol*>& by_name,
+                            const ModuleUnwindFacts& unwind) {
+  constexpr size_t kMaxFunctions = 2000;
+  std::vector<uint64_t> queue = root.callees;
+  std::set<uint64_t> seen(queue.begin(), queue.end());
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const uint64_t addr = queue[i];
+    if (elf.InPlt(addr)) {
+      if (!unwind.callback_imports.empty()) {
+        return absl::StrCat("imported functions while the module imports ",
+                            absl::StrJoin(unwind.callback_imports, ", "),
+                            ", which call back into code they are passed");
+      }
+      continue;
+    }
+    if (seen.size() > kMaxFunctions) {
+      return absl::StrCat("more than ", kMaxFunctions, " functions, too many to analyze");
+    }
+    const ElfSymbol* f = elf.FunctionAt(addr);
+    if (f == nullptr || f->vaddr != addr) {
+      return absl::StrCat("code at 0x", absl::Hex(addr), " that no symbol describes");
+    }
+    absl::StatusOr<std::vector<CodeRange>> parts = PartsOf(elf, *f, by_name);
+    absl::StatusOr<FunctionSites> sites =
+        parts.ok() ? FindProbeSites(*parts, EntryPolicy{}) : parts.status();
+    if (!sites.ok()) return absl::StrCat(f->demangled, ", which cannot be disassembled");
+    if (std::string reason = PointerCallReason(*sites); !reason.empty()) {
+      return absl::StrCat(f->demangled, ", which has ", reason);
+    }
+    for (uint64_t callee : sites->callees) {
+      if (seen.insert(callee).second) queue.push_back(callee);
+    }
+  }
+  return "";
+}
+
 absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol& sym,
                                              const std::map<std::string, const ElfSymbol*>& by_name,
                                              const EntryPolicy& policy,
@@ -76,17 +135,7 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
                             " has no size, so its return instructions cannot be found")),
                         ExitCode::kSymbolNotFound);
   }
-  std::vector<CodeRange> parts;
-  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadAt(sym.vaddr, sym.size));
-  parts.push_back({sym.vaddr, std::move(body)});
-  // GCC moves unlikely paths (throw sites, error handling) to "f.cold"; its
-  // returns are the function's returns.
-  auto cold = by_name.find(sym.name + ".cold");
-  if (cold != by_name.end() && cold->second->size > 0) {
-    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                        elf.ReadAt(cold->second->vaddr, cold->second->size));
-    parts.push_back({cold->second->vaddr, std::move(bytes)});
-  }
+  GP_ASSIGN_OR_RETURN(std::vector<CodeRange> parts, PartsOf(elf, sym, by_name));
   GP_ASSIGN_OR_RETURN(FunctionSites sites, FindProbeSites(parts, policy));
   ResolvedSymbol out;
   out.mangled = sym.name;
@@ -96,6 +145,10 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   out.undecoded_bytes = sites.undecoded_bytes;
   out.entry_emulated = sites.entry_emulated;
   out.ret = DecideReturnMode(unwind, sites);
+  // Only a function fast so far is worth the walk over what it calls.
+  if (out.ret.mode == ReturnMode::kFast) {
+    out.ret = DecideReturnMode(unwind, sites, CallTreeProblem(elf, sites, by_name, unwind));
+  }
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));

@@ -29,6 +29,12 @@ constexpr const char* kUnwinders[] = {
 constexpr const char* kCxxImports[] = {"__gxx_personality_v0", "__cxa_begin_catch",
                                        "_Unwind_Resume", "__cxa_end_catch"};
 
+// libc functions that call code their caller passes in, on the caller's stack.
+constexpr const char* kCallbackTakers[] = {
+    "qsort", "qsort_r", "bsearch", "lfind", "lsearch", "tsearch", "tfind", "tdelete", "twalk",
+    "twalk_r", "ftw", "nftw", "ftw64", "nftw64", "scandir", "scandir64", "glob", "glob64",
+    "fts_open", "dl_iterate_phdr", "pthread_once", "call_once", "bsearch_r"};
+
 }  // namespace
 
 const char* ReturnModeName(ReturnMode mode) {
@@ -66,13 +72,39 @@ ModuleUnwindFacts ReadUnwindFacts(const ElfFile& elf) {
     }
   }
   if (elf.HasSection(".gcc_except_table")) facts.cxx.push_back("has .gcc_except_table");
+  for (const char* name : kCallbackTakers) {
+    if (elf.imports().count(name)) facts.callback_imports.push_back(name);
+  }
   for (const char* name : kUnwinders) {
     if (elf.imports().count(name) || defined.count(name)) facts.unwinders.push_back(name);
   }
   return facts;
 }
 
-ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSites& sites) {
+std::string PointerCallReason(const FunctionSites& sites) {
+  if (sites.indirect_calls > 0) {
+    return absl::StrCat(sites.indirect_calls, " call(s) through a pointer");
+  }
+  // A tracked indirect jump out of the function is a tail call through a
+  // pointer: a callback again. Switch tables under CET jump "notrack", and
+  // without CET the two cannot be told apart.
+  uint32_t pointer_jumps = 0;
+  for (const Site& e : sites.exits) {
+    if (e.kind == SiteKind::kIndirectJump && !absl::StartsWith(e.insn, "notrack")) {
+      ++pointer_jumps;
+    }
+  }
+  if (pointer_jumps > 0) {
+    return absl::StrCat(pointer_jumps, " jump(s) through a pointer (a tail call or a switch)");
+  }
+  if (sites.undecoded_bytes > 0) {
+    return absl::StrCat(sites.undecoded_bytes, " undecodable byte(s), so its calls are unknown");
+  }
+  return "";
+}
+
+ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSites& sites,
+                                const std::string& callee_problem) {
   ReturnDecision d;
   if (!facts.cxx.empty()) {
     d.why = absl::StrCat("C++ module (", absl::StrJoin(facts.cxx, ", "),
@@ -84,39 +116,23 @@ ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSi
                          ": frames may be left without a return");
     return d;
   }
-  if (sites.indirect_calls > 0) {
-    d.why = absl::StrCat(sites.indirect_calls,
-                         " call(s) through a pointer: a callback may throw or longjmp through it");
-    return d;
-  }
-  // A tracked indirect jump out of the function is a tail call through a
-  // pointer: a callback again. Switch tables under CET jump "notrack", and
-  // without CET the two cannot be told apart.
-  uint32_t pointer_tail_calls = 0;
-  for (const Site& e : sites.exits) {
-    if (e.kind == SiteKind::kIndirectJump && !absl::StartsWith(e.insn, "notrack")) {
-      ++pointer_tail_calls;
-    }
-  }
-  if (pointer_tail_calls > 0) {
-    d.why = absl::StrCat(pointer_tail_calls,
-                         " jump(s) through a pointer (a tail call or a switch): a callback may "
-                         "throw or longjmp through it");
+  if (std::string reason = PointerCallReason(sites); !reason.empty()) {
+    d.why = absl::StrCat(reason, ": a callback may throw or longjmp through it");
     return d;
   }
   if (sites.calls_itself) {
     d.why = "calls itself: a uretprobe loses returns past 64 nested calls";
     return d;
   }
-  if (sites.undecoded_bytes > 0) {
-    d.why = absl::StrCat(sites.undecoded_bytes, " undecodable byte(s): its calls are unknown");
+  if (!callee_problem.empty()) {
+    d.why = absl::StrCat("calls ", callee_problem, ": a callback may throw or longjmp through it");
     return d;
   }
   d.mode = ReturnMode::kFast;
   d.can_unwind = false;
   d.why = absl::StrCat("C module that never throws, longjmps or switches stacks; ",
-                       sites.direct_calls == 0 ? "calls nothing"
-                                               : "calls only fixed functions");
+                       sites.callees.empty() ? "calls nothing"
+                                             : "calls only fixed functions that take no callbacks");
   return d;
 }
 

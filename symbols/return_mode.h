@@ -40,6 +40,9 @@ struct ModuleUnwindFacts {
   // Functions it calls (or defines) that unwind or leave frames without a
   // return: "__cxa_throw", "longjmp", "pthread_exit", "swapcontext".
   std::vector<std::string> unwinders;
+  // Imported functions that call back into code their caller passes
+  // ("qsort", "bsearch"): any call into the PLT may then run a callback.
+  std::vector<std::string> callback_imports;
 };
 ModuleUnwindFacts ReadUnwindFacts(const ElfFile& elf);
 
@@ -59,9 +62,20 @@ struct ReturnDecision {
 //     without "notrack" (a callback, which a C++ caller may have written to
 //     throw): safe;
 //  3. it calls itself: safe (a uretprobe loses returns past 64 nested calls);
-//  4. otherwise (a C function of a module that never throws, longjmps or
+//  4. a function it reaches by direct calls does 2., or calls an imported
+//     function while the module imports a callback-taker (qsort...), or
+//     cannot be analyzed: safe;
+//  5. otherwise (a C function of a module that never throws, longjmps or
 //     switches stacks, calling only fixed functions): fast.
-ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSites& sites);
+// Why code in `sites` may run a callback: "2 call(s) through a pointer",
+// "1 jump(s) through a pointer (...)", undecodable bytes; "" when none.
+std::string PointerCallReason(const FunctionSites& sites);
+
+// `callee_problem`, when not empty, says why some function the function
+// reaches by direct calls could run a callback ("c_apply calls through a
+// pointer"); see CallTreeProblem in resolver.cc.
+ReturnDecision DecideReturnMode(const ModuleUnwindFacts& facts, const FunctionSites& sites,
+                                const std::string& callee_problem = "");
 
 // Applies a request to the analysis' decision. Forcing kFast where the
 // function can be unwound through is refused (exit code kUnsafeReturnMode)

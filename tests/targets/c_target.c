@@ -7,6 +7,7 @@
  * usage: c_target threads N     4 threads, N calls of c_work each
  *        c_target apply N       N calls of c_apply (calls through a pointer)
  *        c_target recurse D R   R calls of c_recurse(D)
+ *        c_target sort N        sorts N numbers with c_sort
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -32,13 +33,36 @@ __attribute__((noinline)) long c_work(long x)
 	return r + 1;
 }
 
-/* Calls through a pointer, as a library calls a user's callback: safe. */
-__attribute__((noinline)) long c_apply(long (*fn)(long), long x)
+/* Calls through a pointer, as a library calls a user's callback: safe.
+ * noipa: no clone of it with the pointer made constant. */
+__attribute__((noipa)) long c_apply(long (*fn)(long), long x)
 {
 	long r = fn(x);
 
 	__asm__ volatile("" ::: "memory");
 	return r + 1;
+}
+
+/* Reaches a call through a pointer in c_apply: safe. */
+__attribute__((noinline)) long c_via_apply(long x)
+{
+	long r = c_apply(c_leaf, x);
+
+	__asm__ volatile("" ::: "memory");
+	return r + 1;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+	long x = *(const long *)a, y = *(const long *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Hands a callback to qsort, which calls it on this stack: safe. */
+__attribute__((noinline)) void c_sort(long *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), cmp_long);
 }
 
 /* Calls itself: safe. */
@@ -69,7 +93,7 @@ int main(int argc, char **argv)
 	long a, b;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: c_target threads N | apply N | recurse DEPTH REPS\n");
+		fprintf(stderr, "usage: c_target threads N | apply N | recurse DEPTH REPS | sort N\n");
 		return 2;
 	}
 	a = atol(argv[2]);
@@ -91,6 +115,12 @@ int main(int argc, char **argv)
 	} else if (strcmp(argv[1], "apply") == 0) {
 		for (long i = 0; i < a; i++)
 			c_apply(c_leaf, i);
+	} else if (strcmp(argv[1], "sort") == 0) {
+		long v[64];
+
+		for (long i = 0; i < 64; i++)
+			v[i] = (i * 37) % 64;
+		c_sort(v, (size_t)(a < 64 ? a : 64));
 	} else if (strcmp(argv[1], "recurse") == 0) {
 		for (long i = 0; i < b; i++)
 			c_recurse(a);

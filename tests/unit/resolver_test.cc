@@ -130,6 +130,28 @@ TEST(ReturnModeOnBinaries, CFunctionsCallingFixedCodeAreFast) {
   EXPECT_NE(Only(*m, 3).ret.why.find("calls nothing"), std::string::npos);
 }
 
+// What a function calls counts too: a callback may run below it.
+TEST(ReturnModeOnBinaries, CallbacksReachedThroughCalleesMakeItSafe) {
+  auto m = ResolveInFile(Preset({{"via", {"c_via_apply"}, "userVisible"},
+                                 {"sort", {"c_sort"}, "userVisible"},
+                                 {"work", {"c_work"}, "userVisible"}}),
+                         C_TARGET_BIN, C_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->unwind.callback_imports, std::vector<std::string>{"qsort"});
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+  EXPECT_EQ(Only(*m, 0).ret.why.rfind("calls c_apply, which has 1 call(s) through a pointer", 0),
+            0u)
+      << Only(*m, 0).ret.why;
+  EXPECT_EQ(Only(*m, 1).ret.mode, ReturnMode::kSafe);
+  EXPECT_EQ(Only(*m, 1).ret.why.rfind(
+                "calls imported functions while the module imports qsort, which call back", 0),
+            0u)
+      << Only(*m, 1).ret.why;
+  // c_work reaches only c_leaf, which calls nothing: qsort elsewhere in the
+  // module does not concern it.
+  EXPECT_EQ(Only(*m, 2).ret.mode, ReturnMode::kFast) << Only(*m, 2).ret.why;
+}
+
 TEST(ReturnModeOnBinaries, ACModuleThatLongjmpsIsSafeEverywhere) {
   auto m = ResolveInFile(Preset({{"work", {"c_jump_work"}, "userVisible"}}),
                          C_LONGJMP_TARGET_BIN, C_LONGJMP_TARGET_BIN, kPolicy);

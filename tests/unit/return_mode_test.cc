@@ -13,6 +13,7 @@ FunctionSites PlainC() {
   s.entry = {0x1004, SiteKind::kEntry, "push rbp"};
   s.exits = {{0x1020, SiteKind::kReturn, "ret"}};
   s.direct_calls = 2;
+  s.callees = {0x2000, 0x3000};
   return s;
 }
 
@@ -22,7 +23,8 @@ TEST(DecideReturnMode, ACFunctionCallingFixedCodeIsFast) {
   EXPECT_FALSE(d.can_unwind);
   EXPECT_FALSE(d.forced);
   EXPECT_EQ(d.why,
-            "C module that never throws, longjmps or switches stacks; calls only fixed functions");
+            "C module that never throws, longjmps or switches stacks; calls only fixed functions "
+            "that take no callbacks");
 }
 
 TEST(DecideReturnMode, CxxModuleIsSafeWithItsEvidence) {
@@ -69,7 +71,17 @@ TEST(DecideReturnMode, RecursionAndUndecodedCodeAreSafe) {
   s.undecoded_bytes = 3;
   ReturnDecision d = DecideReturnMode({}, s);
   EXPECT_EQ(d.mode, ReturnMode::kSafe);
-  EXPECT_EQ(d.why, "3 undecodable byte(s): its calls are unknown");
+  EXPECT_EQ(d.why,
+            "3 undecodable byte(s), so its calls are unknown: a callback may throw or longjmp "
+            "through it");
+}
+
+TEST(DecideReturnMode, ACalleeThatMayRunACallbackMakesItSafe) {
+  ReturnDecision d = DecideReturnMode({}, PlainC(), "c_apply, which makes 1 call(s) through a pointer");
+  EXPECT_EQ(d.mode, ReturnMode::kSafe);
+  EXPECT_EQ(d.why,
+            "calls c_apply, which makes 1 call(s) through a pointer: a callback may throw or "
+            "longjmp through it");
 }
 
 TEST(ApplyReturnRequest, AutoKeepsTheAnalysis) {
