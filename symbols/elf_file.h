@@ -3,6 +3,7 @@
 #define GRIDPROBE_SYMBOLS_ELF_FILE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
@@ -55,6 +56,10 @@ class ElfFile {
   // Whether `vaddr` lies in one of the PLT sections (.plt, .plt.sec,
   // .plt.got): a call there is a call to an imported function.
   bool InPlt(uint64_t vaddr) const;
+  // The symbol a PLT stub at `vaddr` jumps to (through its GOT slot's
+  // JUMP_SLOT or GLOB_DAT relocation): "qsort", or this file's own exported
+  // "deflateInit_". "" when the stub cannot be read.
+  std::string PltTarget(uint64_t vaddr) const;
 
   // The function symbol whose range holds `vaddr`, or nullptr.
   const ElfSymbol* FunctionAt(uint64_t vaddr) const;
@@ -84,6 +89,7 @@ class ElfFile {
   std::vector<std::string> needed_;
   std::set<std::string> sections_;
   std::vector<std::pair<uint64_t, uint64_t>> plt_ranges_;  // [start, end)
+  std::map<uint64_t, std::string> got_slots_;               // GOT slot -> symbol
 };
 
 // Demangles an Itanium C++ name; returns `name` unchanged when it is not one.

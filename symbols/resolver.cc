@@ -85,9 +85,9 @@ absl::StatusOr<std::vector<CodeRange>> PartsOf(
 }
 
 // Walks every function `root` reaches by direct calls and tail jumps inside
-// the module; returns why one of them may run a callback ("" when none can):
-// it calls or jumps through a pointer, calls into the PLT while the module
-// imports a callback-taker, or cannot be analyzed.
+// the module (through the PLT too, for a library's own exported functions);
+// returns why one of them may run a callback ("" when none can): it calls or
+// jumps through a pointer, calls a libc callback-taker, or cannot be analyzed.
 std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
                             const std::map<std::string, const ElfSymbol*>& by_name,
                             const ModuleUnwindFacts& unwind) {
@@ -97,11 +97,16 @@ std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
   for (size_t i = 0; i < queue.size(); ++i) {
     const uint64_t addr = queue[i];
     if (elf.InPlt(addr)) {
-      if (!unwind.callback_imports.empty()) {
-        return absl::StrCat("imported functions while the module imports ",
-                            absl::StrJoin(unwind.callback_imports, ", "),
-                            ", which call back into code they are passed");
+      std::string name = elf.PltTarget(addr);
+      if (name.empty()) return absl::StrCat("a PLT entry at 0x", absl::Hex(addr), " gridprobe cannot name");
+      if (std::find(unwind.callback_imports.begin(), unwind.callback_imports.end(), name) !=
+          unwind.callback_imports.end()) {
+        return absl::StrCat(name, ", which calls back into code it is passed");
       }
+      // A library calls its own exported functions through the PLT: follow.
+      auto own = by_name.find(name);
+      if (own == by_name.end()) continue;  // another module's function, no callbacks
+      if (seen.insert(own->second->vaddr).second) queue.push_back(own->second->vaddr);
       continue;
     }
     if (seen.size() > kMaxFunctions) {

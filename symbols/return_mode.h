@@ -41,7 +41,7 @@ struct ModuleUnwindFacts {
   // return: "__cxa_throw", "longjmp", "pthread_exit", "swapcontext".
   std::vector<std::string> unwinders;
   // Imported functions that call back into code their caller passes
-  // ("qsort", "bsearch"): any call into the PLT may then run a callback.
+  // ("qsort", "bsearch"): a call to one may run a callback.
   std::vector<std::string> callback_imports;
 };
 ModuleUnwindFacts ReadUnwindFacts(const ElfFile& elf);
@@ -63,8 +63,7 @@ struct ReturnDecision {
 //     throw): safe;
 //  3. it calls itself: safe (a uretprobe loses returns past 64 nested calls);
 //  4. a function it reaches by direct calls does 2., or calls an imported
-//     function while the module imports a callback-taker (qsort...), or
-//     cannot be analyzed: safe;
+//     callback-taker (qsort...), or cannot be analyzed: safe;
 //  5. otherwise (a C function of a module that never throws, longjmps or
 //     switches stacks, calling only fixed functions): fast.
 // Why code in `sites` may run a callback: "2 call(s) through a pointer",
