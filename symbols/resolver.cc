@@ -98,7 +98,9 @@ std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
     const uint64_t addr = queue[i];
     if (elf.InPlt(addr)) {
       std::string name = elf.PltTarget(addr);
-      if (name.empty()) return absl::StrCat("a PLT entry at 0x", absl::Hex(addr), " gridprobe cannot name");
+      if (name.empty()) {
+        return absl::StrCat("a PLT entry at 0x", absl::Hex(addr), " gridprobe cannot name");
+      }
       if (std::find(unwind.callback_imports.begin(), unwind.callback_imports.end(), name) !=
           unwind.callback_imports.end()) {
         return absl::StrCat(name, ", which calls back into code it is passed");
@@ -191,7 +193,8 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
         if (!SymbolMatches(pattern, sym.name, sym.demangled)) continue;
         matched = true;
         if (!addresses.insert(sym.vaddr).second) continue;
-        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name, policy, module.unwind));
+        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs,
+                            ResolveSymbol(*elf, sym, by_name, policy, module.unwind));
         op.symbols.push_back(std::move(rs));
       }
       if (!matched) {

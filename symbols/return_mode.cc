@@ -62,8 +62,11 @@ ModuleUnwindFacts ReadUnwindFacts(const ElfFile& elf) {
   std::set<std::string> defined;
   for (const ElfSymbol& s : elf.functions()) defined.insert(s.name);
   for (const char* name : kCxxImports) {
-    if (elf.imports().count(name)) facts.cxx.push_back(absl::StrCat("imports ", name));
-    else if (defined.count(name)) facts.cxx.push_back(absl::StrCat("defines ", name));
+    if (elf.imports().count(name)) {
+      facts.cxx.push_back(absl::StrCat("imports ", name));
+    } else if (defined.count(name)) {
+      facts.cxx.push_back(absl::StrCat("defines ", name));
+    }
   }
   for (const std::string& lib : elf.needed()) {
     if (absl::StartsWith(lib, "libstdc++.") || absl::StartsWith(lib, "libc++.") ||

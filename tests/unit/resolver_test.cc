@@ -95,6 +95,10 @@ TEST(Resolver, DebiansLibcAllocatorFamily) {
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_FALSE(m->has_symtab);  // Debian strips libc: dynamic symbols only
   EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
+  // libc itself defines longjmp and pthread_exit: nothing in it is fast.
+  EXPECT_NE(std::find(m->unwind.unwinders.begin(), m->unwind.unwinders.end(), "longjmp"),
+            m->unwind.unwinders.end());
+  EXPECT_EQ(m->ops[0].symbols.at(0).ret.mode, ReturnMode::kSafe);
 }
 
 TEST(Resolver, NotAnElfFile) {
@@ -106,7 +110,9 @@ TEST(Resolver, NotAnElfFile) {
 
 // The return-mode decision on real binaries: a C program that never unwinds,
 // the same kind of program with a longjmp, and C++ with exceptions.
-const ResolvedSymbol& Only(const ResolvedModule& m, size_t op) { return m.ops.at(op).symbols.at(0); }
+const ResolvedSymbol& Only(const ResolvedModule& m, size_t op) {
+  return m.ops.at(op).symbols.at(0);
+}
 
 TEST(ReturnModeOnBinaries, CFunctionsCallingFixedCodeAreFast) {
   auto m = ResolveInFile(Preset({{"work", {"c_work"}, "userVisible"},

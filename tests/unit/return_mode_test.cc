@@ -77,7 +77,8 @@ TEST(DecideReturnMode, RecursionAndUndecodedCodeAreSafe) {
 }
 
 TEST(DecideReturnMode, ACalleeThatMayRunACallbackMakesItSafe) {
-  ReturnDecision d = DecideReturnMode({}, PlainC(), "c_apply, which makes 1 call(s) through a pointer");
+  ReturnDecision d =
+      DecideReturnMode({}, PlainC(), "c_apply, which makes 1 call(s) through a pointer");
   EXPECT_EQ(d.mode, ReturnMode::kSafe);
   EXPECT_EQ(d.why,
             "calls c_apply, which makes 1 call(s) through a pointer: a callback may throw or "
