@@ -95,6 +95,9 @@ int main(int argc, char** argv) {
   const uint64_t ret_at = reinterpret_cast<uint64_t>(gp_rs_ret) - addr;
   const std::vector<Arrangement> arrangements = {
       {"none", {}},
+      {"empty program @+4 (the trap alone)", {{skel->progs.calibrate, false, 4}}},
+      {"empty program @+4 + empty uretprobe @+4", {{skel->progs.calibrate, false, 4},
+                                                   {skel->progs.calibrate, true, 4}}},
       {"entry uprobe @+4 only (push, emulated)", {{enter, false, 4}}},
       {"entry uprobe @+0 only (endbr64, single-stepped)", {{enter, false, 0}}},
       {"fast: entry @+4 + uretprobe @+4 (one trap)", {{enter, false, 4}, {ret, true, 4}}},
