@@ -24,6 +24,7 @@ enum class ExitCode : int {
   kBadInput = 8,          // invalid preset or configuration file
   kAttachFailed = 9,      // the kernel refused a probe
   kOutputFailed = 10,     // a report could not be written
+  kUnsafeReturnMode = 11, // fast return forced where an unwind could kill the target
 };
 
 // Returns `status` tagged with `code`. OK stays OK.

@@ -7,6 +7,9 @@
 # "NAME ns_per_call".
 run_case() {
   local name=$1; shift
+  # A previous case's output would satisfy the waits below before this
+  # target or tracer has written anything.
+  rm -f "$tmp/out" "$tmp/tracer.out"
   "$target" "${target_args[@]}" >"$tmp/out" &
   local pid=$!
   until grep -q ready "$tmp/out" 2>/dev/null; do sleep 0.05; done

@@ -1,15 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Operation latency without return probes.
+ * Operation latency, in two return modes (docs/bpf.md).
  *
  * A uretprobe replaces the return address with a trampoline that has no
  * unwind information, so a C++ exception thrown through the function kills
- * the target (see docs/bpf.md). Instead, op_enter sits at the function's entry
- * and op_exit on each of its return instructions and tail-call jumps. Both run
- * where the stack pointer points at the return address, so (thread, sp) names
- * one activation. Each thread keeps a stack of open frames; a frame found below
- * a newer entry or exit on the same thread was unwound by an exception or
- * longjmp and is counted, not timed.
+ * the target. In safe mode op_enter sits at the function's entry and op_exit
+ * on each of its return instructions and tail-call jumps. Both run where the
+ * stack pointer points at the return address, so (thread, sp) names one
+ * activation. In fast mode, only for functions nothing can unwind through,
+ * op_return is a uretprobe at the entry site and pairs by the same sp.
+ * Each thread keeps a stack of open frames; a frame found below a newer entry
+ * or exit on the same thread was unwound by an exception or longjmp and is
+ * counted, not timed.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -123,11 +125,10 @@ untracked:
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(op_exit)
+/* A return with the stack pointer at `sp` (where the return address was):
+ * pop frames an unwind left behind, then time the frame of this call. */
+static __always_inline void leave(__u64 sp, __u64 now)
 {
-	__u64 now = bpf_ktime_get_ns();
-	__u64 sp = PT_REGS_SP(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_frames *tf;
 	struct frame *f;
@@ -135,18 +136,34 @@ int BPF_KPROBE(op_exit)
 
 	tf = bpf_map_lookup_elem(&threads, &tid);
 	if (!tf)
-		return 0;
+		return;
 	pop_unwound(tf, sp, 0);
 	d = tf->depth;
 	if (d == 0 || d > GP_MAX_FRAMES)
-		return 0;
+		return;
 	f = &tf->frames[(d - 1) & (GP_MAX_FRAMES - 1)];
 	/* Above the frame's sp: a jump inside the function body (the probed jmp was
 	 * not a tail call), or a return of a call that began before attach. */
 	if (f->sp != sp)
-		return 0;
+		return;
 	tf->depth = d - 1;
 	record(f->op, now - f->start_ns);
+}
+
+/* Safe mode: at each ret and tail-call jump, before it executes. */
+SEC("uprobe")
+int BPF_KPROBE(op_exit)
+{
+	leave(PT_REGS_SP(ctx), bpf_ktime_get_ns());
+	return 0;
+}
+
+/* Fast mode: the uretprobe placed with op_enter at the entry site. The ret
+ * has popped the return address, so the call's sp is 8 bytes below. */
+SEC("uretprobe")
+int BPF_KRETPROBE(op_return)
+{
+	leave(PT_REGS_SP(ctx) - 8, bpf_ktime_get_ns());
 	return 0;
 }
 

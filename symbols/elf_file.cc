@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <set>
 #include <utility>
 
@@ -88,6 +89,52 @@ absl::Status ElfFile::Index() {
                                     (ph.p_flags & PF_X) != 0});
   }
 
+  size_t shstrndx = 0;
+  if (elf_getshdrstrndx(elf, &shstrndx) != 0) return ElfError(path_, "read section names");
+  for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn != nullptr; scn = elf_nextscn(elf, scn)) {
+    GElf_Shdr sh;
+    if (gelf_getshdr(scn, &sh) == nullptr) continue;
+    if (const char* name = elf_strptr(elf, shstrndx, sh.sh_name)) {
+      sections_.insert(name);
+      std::string n = name;
+      if (n == ".plt" || n == ".plt.sec" || n == ".plt.got") {
+        plt_ranges_.emplace_back(sh.sh_addr, sh.sh_addr + sh.sh_size);
+      }
+    }
+    if (sh.sh_type == SHT_RELA) {
+      // GOT slots the PLT stubs jump through, and whom they are bound to.
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      Elf_Scn* symscn = elf_getscn(elf, sh.sh_link);
+      GElf_Shdr symsh;
+      Elf_Data* syms = symscn ? elf_getdata(symscn, nullptr) : nullptr;
+      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      for (size_t i = 0; data != nullptr && syms != nullptr && i < count; ++i) {
+        GElf_Rela rela;
+        if (gelf_getrela(data, static_cast<int>(i), &rela) == nullptr) continue;
+        uint64_t type = GELF_R_TYPE(rela.r_info);
+        if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) continue;
+        GElf_Sym sym;
+        if (gelf_getsym(syms, static_cast<int>(GELF_R_SYM(rela.r_info)), &sym) == nullptr ||
+            gelf_getshdr(symscn, &symsh) == nullptr) {
+          continue;
+        }
+        if (const char* name = elf_strptr(elf, symsh.sh_link, sym.st_name)) {
+          if (*name) got_slots_[rela.r_offset] = name;
+        }
+      }
+    }
+    if (sh.sh_type == SHT_DYNAMIC) {
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      for (size_t i = 0; data != nullptr && i < count; ++i) {
+        GElf_Dyn dyn;
+        if (gelf_getdyn(data, static_cast<int>(i), &dyn) == nullptr) continue;
+        if (dyn.d_tag != DT_NEEDED) continue;
+        if (const char* lib = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val)) needed_.push_back(lib);
+      }
+    }
+  }
+
   // .symtab first: it has the local symbols (and .cold parts); .dynsym adds
   // what a stripped file still exports.
   std::set<std::pair<std::string, uint64_t>> seen;
@@ -105,6 +152,10 @@ absl::Status ElfFile::Index() {
         GElf_Sym sym;
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
         int type = GELF_ST_TYPE(sym.st_info);
+        if (wanted == SHT_DYNSYM && sym.st_shndx == SHN_UNDEF && sym.st_name != 0) {
+          if (const char* name = elf_strptr(elf, sh.sh_link, sym.st_name)) imports_.insert(name);
+          continue;
+        }
         if ((type != STT_FUNC && type != STT_GNU_IFUNC) || sym.st_value == 0 ||
             sym.st_shndx == SHN_UNDEF) {
           continue;
@@ -139,6 +190,29 @@ const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {
   if (it == by_address_.begin()) return nullptr;
   const ElfSymbol* s = *(it - 1);
   return vaddr < s->vaddr + s->size ? s : nullptr;
+}
+
+bool ElfFile::InPlt(uint64_t vaddr) const {
+  for (const auto& [start, end] : plt_ranges_) {
+    if (vaddr >= start && vaddr < end) return true;
+  }
+  return false;
+}
+
+std::string ElfFile::PltTarget(uint64_t vaddr) const {
+  // A stub is "[endbr64;] [bnd] jmp *disp(%rip); ...": find the jmp in its
+  // first 16 bytes and the slot it reads.
+  absl::StatusOr<std::vector<uint8_t>> bytes = ReadAt(vaddr, 16);
+  if (!bytes.ok()) return "";
+  for (size_t i = 0; i + 6 <= bytes->size(); ++i) {
+    if ((*bytes)[i] != 0xff || (*bytes)[i + 1] != 0x25) continue;
+    int32_t disp = 0;
+    std::memcpy(&disp, bytes->data() + i + 2, sizeof(disp));
+    uint64_t slot = vaddr + i + 6 + static_cast<int64_t>(disp);
+    auto it = got_slots_.find(slot);
+    return it == got_slots_.end() ? "" : it->second;
+  }
+  return "";
 }
 
 uint64_t ElfFile::VaddrOfOffset(uint64_t offset) const {

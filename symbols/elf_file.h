@@ -3,7 +3,9 @@
 #define GRIDPROBE_SYMBOLS_ELF_FILE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,20 @@ class ElfFile {
   bool has_symtab() const { return has_symtab_; }
   bool is_shared_or_pie() const { return is_dyn_; }
   const std::vector<LoadSegment>& segments() const { return segments_; }
+  // Names of the functions and objects the file imports (undefined .dynsym
+  // symbols, version suffix dropped): "__cxa_throw", "longjmp".
+  const std::set<std::string>& imports() const { return imports_; }
+  // DT_NEEDED entries: "libstdc++.so.6".
+  const std::vector<std::string>& needed() const { return needed_; }
+  // Section names present in the file: ".gcc_except_table".
+  bool HasSection(const std::string& name) const { return sections_.count(name) > 0; }
+  // Whether `vaddr` lies in one of the PLT sections (.plt, .plt.sec,
+  // .plt.got): a call there is a call to an imported function.
+  bool InPlt(uint64_t vaddr) const;
+  // The symbol a PLT stub at `vaddr` jumps to (through its GOT slot's
+  // JUMP_SLOT or GLOB_DAT relocation): "qsort", or this file's own exported
+  // "deflateInit_". "" when the stub cannot be read.
+  std::string PltTarget(uint64_t vaddr) const;
 
   // The function symbol whose range holds `vaddr`, or nullptr.
   const ElfSymbol* FunctionAt(uint64_t vaddr) const;
@@ -69,6 +85,11 @@ class ElfFile {
   std::vector<ElfSymbol> functions_;
   std::vector<const ElfSymbol*> by_address_;  // sized functions, sorted by vaddr
   std::vector<LoadSegment> segments_;
+  std::set<std::string> imports_;
+  std::vector<std::string> needed_;
+  std::set<std::string> sections_;
+  std::vector<std::pair<uint64_t, uint64_t>> plt_ranges_;  // [start, end)
+  std::map<uint64_t, std::string> got_slots_;               // GOT slot -> symbol
 };
 
 // Demangles an Itanium C++ name; returns `name` unchanged when it is not one.

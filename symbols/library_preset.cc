@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -93,7 +94,8 @@ absl::StatusOr<LibraryPreset> Parse(const YAML::Node& root, const std::string& f
   std::set<std::string> names;
   for (const YAML::Node& op : ops) {
     if (!op.IsMap()) return ErrorAt(file, op.Mark(), "an operation must be a mapping");
-    GP_RETURN_IF_ERROR(CheckKeys(file, op, {"name", "symbols", "impact"}, "an operation"));
+    GP_RETURN_IF_ERROR(CheckKeys(file, op, {"name", "symbols", "impact", "return"},
+                                 "an operation"));
     OperationSpec spec;
     GP_ASSIGN_OR_RETURN(spec.name, ScalarAt(file, op, "name", "an operation", true));
     if (!names.insert(spec.name).second) {
@@ -110,6 +112,15 @@ absl::StatusOr<LibraryPreset> Parse(const YAML::Node& root, const std::string& f
       return ErrorAt(file, op["impact"].Mark(),
                      absl::StrCat("impact must be 'userVisible' or 'background', not '",
                                   spec.impact, "'"));
+    }
+    GP_ASSIGN_OR_RETURN(std::string ret, ScalarAt(file, op, "return", "an operation", false));
+    if (!ret.empty()) {
+      std::optional<ReturnRequest> request = ParseReturnRequest(ret);
+      if (!request) {
+        return ErrorAt(file, op["return"].Mark(),
+                       absl::StrCat("return must be 'auto', 'safe' or 'fast', not '", ret, "'"));
+      }
+      spec.return_request = *request;
     }
     preset.operations.push_back(std::move(spec));
   }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "symbols/return_mode.h"
 
 namespace gridprobe::symbols {
 
@@ -17,6 +18,8 @@ struct OperationSpec {
   std::string name;                  // "sort"
   std::vector<std::string> symbols;  // globs over demangled names, or mangled names
   std::string impact;                // "userVisible" | "background"
+  // "return: auto|safe|fast": how returns are timed (symbols/return_mode.h).
+  ReturnRequest return_request = ReturnRequest::kAuto;
 };
 
 struct LibraryPreset {

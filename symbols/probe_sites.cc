@@ -154,6 +154,7 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
             branch_targets.insert(target);
           } else {
             out.exits.push_back({insn->address, SiteKind::kTailJump, Text(*insn)});
+            out.callees.push_back(target);
           }
         } else {
           out.exits.push_back({insn->address, SiteKind::kIndirectJump, Text(*insn)});
@@ -161,7 +162,16 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
       } else if (is_call && x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM) {
         // A call into our own body (rare; e.g. a thunk) is a branch target too.
         uint64_t target = static_cast<uint64_t>(x86.operands[0].imm);
-        if (InParts(parts, target)) branch_targets.insert(target);
+        if (target == parts[0].vaddr) {
+          out.calls_itself = true;
+        } else if (InParts(parts, target)) {
+          branch_targets.insert(target);
+        } else {
+          ++out.direct_calls;
+          out.callees.push_back(target);
+        }
+      } else if (is_call) {
+        ++out.indirect_calls;
       }
     }
   }

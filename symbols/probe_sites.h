@@ -52,6 +52,13 @@ struct FunctionSites {
   std::vector<Site> exits;
   // Bytes capstone could not decode; exits past them may be missing.
   uint64_t undecoded_bytes = 0;
+  // What the function calls: the return-mode decision (return_mode.h) asks
+  // whether code that could throw or longjmp runs below this frame.
+  uint32_t direct_calls = 0;    // call to a fixed address outside the function
+  uint32_t indirect_calls = 0;  // call through a register or memory (a callback, a vtable)
+  bool calls_itself = false;    // direct recursion
+  // Targets of direct calls and tail jumps outside the function.
+  std::vector<uint64_t> callees;
 };
 
 // Disassembles a function (its main body first, then split-off parts such as

@@ -66,26 +66,83 @@ absl::StatusOr<ResolvedSite> Locate(const ElfFile& elf, const Site& site) {
   return ResolvedSite{site.vaddr, offset, site.kind, site.insn};
 }
 
-absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol& sym,
-                                             const std::map<std::string, const ElfSymbol*>& by_name,
-                                             const EntryPolicy& policy) {
-  if (sym.size == 0) {
-    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                            elf.path(), ": symbol ", sym.demangled,
-                            " has no size, so its return instructions cannot be found")),
-                        ExitCode::kSymbolNotFound);
-  }
+// The function's main body and its split-off "f.cold" part, if any: GCC moves
+// unlikely paths (throw sites, error handling) there, and its returns are the
+// function's returns.
+absl::StatusOr<std::vector<CodeRange>> PartsOf(
+    const ElfFile& elf, const ElfSymbol& sym,
+    const std::map<std::string, const ElfSymbol*>& by_name) {
   std::vector<CodeRange> parts;
   GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadAt(sym.vaddr, sym.size));
   parts.push_back({sym.vaddr, std::move(body)});
-  // GCC moves unlikely paths (throw sites, error handling) to "f.cold"; its
-  // returns are the function's returns.
   auto cold = by_name.find(sym.name + ".cold");
   if (cold != by_name.end() && cold->second->size > 0) {
     GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
                         elf.ReadAt(cold->second->vaddr, cold->second->size));
     parts.push_back({cold->second->vaddr, std::move(bytes)});
   }
+  return parts;
+}
+
+// Walks every function `root` reaches by direct calls and tail jumps inside
+// the module (through the PLT too, for a library's own exported functions);
+// returns why one of them may run a callback ("" when none can): it calls or
+// jumps through a pointer, calls a libc callback-taker, or cannot be analyzed.
+std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
+                            const std::map<std::string, const ElfSymbol*>& by_name,
+                            const ModuleUnwindFacts& unwind) {
+  constexpr size_t kMaxFunctions = 2000;
+  std::vector<uint64_t> queue = root.callees;
+  std::set<uint64_t> seen(queue.begin(), queue.end());
+  for (size_t i = 0; i < queue.size(); ++i) {
+    const uint64_t addr = queue[i];
+    if (elf.InPlt(addr)) {
+      std::string name = elf.PltTarget(addr);
+      if (name.empty()) {
+        return absl::StrCat("a PLT entry at 0x", absl::Hex(addr), " gridprobe cannot name");
+      }
+      if (std::find(unwind.callback_imports.begin(), unwind.callback_imports.end(), name) !=
+          unwind.callback_imports.end()) {
+        return absl::StrCat(name, ", which calls back into code it is passed");
+      }
+      // A library calls its own exported functions through the PLT: follow.
+      auto own = by_name.find(name);
+      if (own == by_name.end()) continue;  // another module's function, no callbacks
+      if (seen.insert(own->second->vaddr).second) queue.push_back(own->second->vaddr);
+      continue;
+    }
+    if (seen.size() > kMaxFunctions) {
+      return absl::StrCat("more than ", kMaxFunctions, " functions, too many to analyze");
+    }
+    const ElfSymbol* f = elf.FunctionAt(addr);
+    if (f == nullptr || f->vaddr != addr) {
+      return absl::StrCat("code at 0x", absl::Hex(addr), " that no symbol describes");
+    }
+    absl::StatusOr<std::vector<CodeRange>> parts = PartsOf(elf, *f, by_name);
+    absl::StatusOr<FunctionSites> sites =
+        parts.ok() ? FindProbeSites(*parts, EntryPolicy{}) : parts.status();
+    if (!sites.ok()) return absl::StrCat(f->demangled, ", which cannot be disassembled");
+    if (std::string reason = PointerCallReason(*sites); !reason.empty()) {
+      return absl::StrCat(f->demangled, ", which has ", reason);
+    }
+    for (uint64_t callee : sites->callees) {
+      if (seen.insert(callee).second) queue.push_back(callee);
+    }
+  }
+  return "";
+}
+
+absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol& sym,
+                                             const std::map<std::string, const ElfSymbol*>& by_name,
+                                             const EntryPolicy& policy,
+                                             const ModuleUnwindFacts& unwind) {
+  if (sym.size == 0) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                            elf.path(), ": symbol ", sym.demangled,
+                            " has no size, so its return instructions cannot be found")),
+                        ExitCode::kSymbolNotFound);
+  }
+  GP_ASSIGN_OR_RETURN(std::vector<CodeRange> parts, PartsOf(elf, sym, by_name));
   GP_ASSIGN_OR_RETURN(FunctionSites sites, FindProbeSites(parts, policy));
   ResolvedSymbol out;
   out.mangled = sym.name;
@@ -94,6 +151,11 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   out.size = sym.size;
   out.undecoded_bytes = sites.undecoded_bytes;
   out.entry_emulated = sites.entry_emulated;
+  out.ret = DecideReturnMode(unwind, sites);
+  // Only a function fast so far is worth the walk over what it calls.
+  if (out.ret.mode == ReturnMode::kFast) {
+    out.ret = DecideReturnMode(unwind, sites, CallTreeProblem(elf, sites, by_name, unwind));
+  }
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));
@@ -116,11 +178,13 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
   module.path = path;
   module.open_path = open_path;
   module.has_symtab = elf->has_symtab();
+  module.unwind = ReadUnwindFacts(*elf);
   for (const OperationSpec& spec : preset.operations) {
     ResolvedOperation op;
     op.name = spec.name;
     op.impact = spec.impact;
     op.patterns = spec.symbols;
+    op.return_request = spec.return_request;
     std::set<uint64_t> addresses;  // aliases share an address: probe it once
     for (const std::string& pattern : spec.symbols) {
       bool matched = false;
@@ -129,7 +193,8 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
         if (!SymbolMatches(pattern, sym.name, sym.demangled)) continue;
         matched = true;
         if (!addresses.insert(sym.vaddr).second) continue;
-        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs, ResolveSymbol(*elf, sym, by_name, policy));
+        GP_ASSIGN_OR_RETURN(ResolvedSymbol rs,
+                            ResolveSymbol(*elf, sym, by_name, policy, module.unwind));
         op.symbols.push_back(std::move(rs));
       }
       if (!matched) {
@@ -185,7 +250,20 @@ absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
     return WithExitCode(absl::NotFoundError(absl::StrCat(open_path, " does not define ", name)),
                         ExitCode::kSymbolNotFound);
   }
-  return ResolveSymbol(*elf, *it->second, by_name, policy);
+  return ResolveSymbol(*elf, *it->second, by_name, policy, ReadUnwindFacts(*elf));
+}
+
+absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool acknowledged) {
+  for (ResolvedOperation& op : module->ops) {
+    ReturnRequest request = flag != ReturnRequest::kAuto ? flag : op.return_request;
+    for (ResolvedSymbol& sym : op.symbols) {
+      GP_ASSIGN_OR_RETURN(sym.ret,
+                          ApplyReturnRequest(sym.ret, request, acknowledged,
+                                             absl::StrCat(sym.demangled, " (operation '",
+                                                          op.name, "')")));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace gridprobe::symbols

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "symbols/library_preset.h"
 #include "symbols/probe_sites.h"
+#include "symbols/return_mode.h"
 
 namespace gridprobe::symbols {
 
@@ -28,12 +29,16 @@ struct ResolvedSymbol {
   ResolvedSite entry;
   std::vector<ResolvedSite> exits;
   uint64_t undecoded_bytes = 0;
+  // How its return is timed: the analysis' choice after resolving, the final
+  // one after ChooseReturnModes.
+  ReturnDecision ret;
 };
 
 struct ResolvedOperation {
   std::string name;
   std::string impact;
   std::vector<std::string> patterns;
+  ReturnRequest return_request = ReturnRequest::kAuto;  // from the preset
   std::vector<ResolvedSymbol> symbols;
 };
 
@@ -41,8 +46,16 @@ struct ResolvedModule {
   std::string path;       // as the target names it ("/usr/lib/libgridkit.so.1")
   std::string open_path;  // how gridprobe reaches it ("/proc/42/root/usr/lib/...")
   bool has_symtab = false;
+  ModuleUnwindFacts unwind;
   std::vector<ResolvedOperation> ops;
 };
+
+// Settles every symbol's return mode: `flag` (--return-mode) when not kAuto,
+// else the operation's preset request, applied to the analysis' decision
+// (ApplyReturnRequest). Fails on the first forced fast return the analysis
+// says could kill the target, unless `acknowledged`; the module must then not
+// be attached.
+absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool acknowledged);
 
 // Resolves every operation of `preset` in the ELF file at `open_path`.
 // A pattern that matches nothing is an error (kSymbolNotFound) naming the

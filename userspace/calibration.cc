@@ -118,6 +118,48 @@ std::string KernelRelease() {
   return uname(&u) == 0 ? u.release : "unknown";
 }
 
+uint64_t FileOffsetOf(const std::vector<symbols::Mapping>& maps, uint64_t addr) {
+  for (const symbols::Mapping& m : maps) {
+    if (addr >= m.start && addr < m.end && !m.path.empty()) return addr - m.start + m.file_offset;
+  }
+  return 0;
+}
+
+// A uprobe on the push of gp_calib_push, alone and then with a uretprobe at
+// the same site (one trap for both): the difference is the return's cost.
+// A difference of two timings is noisy on a busy machine (a trap's return is
+// a preemption point), so it is measured in alternating rounds and the median
+// kept.
+absl::Status MeasureReturnTrampoline(latency_bpf* skel, const std::vector<symbols::Mapping>& maps,
+                                     int hits, Calibration* c) {
+  uint64_t offset = FileOffsetOf(maps, reinterpret_cast<uint64_t>(gp_calib_push));
+  if (offset == 0) return absl::InternalError("calibration code is not in a file mapping");
+  bpf_link* entry = bpf_program__attach_uprobe(skel->progs.calibrate, false, getpid(),
+                                               "/proc/self/exe", offset);
+  if (entry == nullptr) {
+    return ErrnoError(errno, "attach the calibration probe (push)", ExitCode::kAttachFailed);
+  }
+  constexpr int kRounds = 7;
+  std::vector<double> diffs;
+  for (int round = 0; round < kRounds; ++round) {
+    double entry_only = TimeCalls(gp_calib_push, hits);
+    bpf_link* ret = bpf_program__attach_uprobe(skel->progs.calibrate, true, getpid(),
+                                               "/proc/self/exe", offset);
+    if (ret == nullptr) {
+      int err = errno;
+      bpf_link__destroy(entry);
+      return ErrnoError(err, "attach the calibration uretprobe", ExitCode::kAttachFailed);
+    }
+    double both = TimeCalls(gp_calib_push, hits);
+    bpf_link__destroy(ret);
+    diffs.push_back(both - entry_only);
+  }
+  bpf_link__destroy(entry);
+  std::sort(diffs.begin(), diffs.end());
+  c->uretprobe_return_ns = std::max(1.0, diffs[kRounds / 2]);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
@@ -156,6 +198,7 @@ absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
     bpf_link__destroy(link);
     c.ns_per_hit[p.cls] = std::max(0.0, probed - base);
   }
+  if (status.ok()) status = MeasureReturnTrampoline(skel, maps, hits_per_class, &c);
   latency_bpf::destroy(skel);
   GP_RETURN_IF_ERROR(status);
   double cheapest = 1e300;
@@ -173,17 +216,20 @@ absl::StatusOr<Calibration> LoadOrMeasureCalibration(const std::string& cache_di
   if (in) {
     nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
     if (!j.is_discarded() && j.value("kernel", "") == release && j.contains("ns_per_hit") &&
-        j.contains("emulated")) {
+        j.contains("emulated") && j.contains("uretprobe_return_ns")) {
       Calibration c;
       c.kernel = release;
+      c.uretprobe_return_ns = j["uretprobe_return_ns"].get<double>();
       for (const auto& [cls, ns] : j["ns_per_hit"].items()) c.ns_per_hit[cls] = ns.get<double>();
       for (const auto& cls : j["emulated"]) c.emulated.insert(cls.get<std::string>());
       return c;
     }
   }
   GP_ASSIGN_OR_RETURN(Calibration c, MeasureCalibration());
-  nlohmann::json j = {{"kernel", c.kernel}, {"ns_per_hit", c.ns_per_hit},
-                      {"emulated", c.emulated}};
+  nlohmann::json j = {{"kernel", c.kernel},
+                      {"ns_per_hit", c.ns_per_hit},
+                      {"emulated", c.emulated},
+                      {"uretprobe_return_ns", c.uretprobe_return_ns}};
   mkdir(cache_dir.c_str(), 0755);
   (void)WriteFileAtomically(path, j.dump(2) + "\n");  // best effort: next run measures again
   return c;
@@ -197,7 +243,12 @@ std::string DescribeCalibration(const Calibration& c) {
   for (const auto& [ns, cls] : sorted) {
     parts.push_back(absl::StrFormat("%s %.0f ns%s", cls, ns, c.emulated.count(cls) ? "" : " (single-stepped)"));
   }
-  return absl::StrCat("uprobe hit cost on kernel ", c.kernel, ": ", absl::StrJoin(parts, ", "));
+  std::string out =
+      absl::StrCat("uprobe hit cost on kernel ", c.kernel, ": ", absl::StrJoin(parts, ", "));
+  if (c.uretprobe_return_ns > 0) {
+    absl::StrAppendFormat(&out, "; uretprobe return %.0f ns", c.uretprobe_return_ns);
+  }
+  return out;
 }
 
 }  // namespace gridprobe

@@ -19,6 +19,10 @@ struct Calibration {
   std::string kernel;                     // uname release
   std::map<std::string, double> ns_per_hit;  // instruction class -> cost of a probe hit
   std::set<std::string> emulated;         // classes within 3x of the cheapest
+  // What a uretprobe adds to a call whose entry is already probed on an
+  // emulated instruction: the return trampoline (fast return mode). 0 when
+  // not measured.
+  double uretprobe_return_ns = 0;
 };
 
 // Times a bare uprobe on each instruction class in this process. Root.

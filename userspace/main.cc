@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 
@@ -122,10 +123,22 @@ struct ProfileFlags {
   bool no_alloc_stacks = false;
   bool quiet = false;
   bool verbose = false;
+  std::string return_mode = "auto";
+  bool i_know_it_can_crash = false;
   const CLI::App* command = nullptr;
 
   bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
 };
+
+absl::StatusOr<symbols::ReturnRequest> ParseReturnModeFlag(const std::string& text) {
+  std::optional<symbols::ReturnRequest> r = symbols::ParseReturnRequest(text);
+  if (!r) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                            "--return-mode '", text, "' is not one of auto, safe, fast")),
+                        ExitCode::kUsage);
+  }
+  return *r;
+}
 
 void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
   f->command = cmd;
@@ -150,6 +163,12 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
       ->check(CLI::Range(1024u, 1u << 26));
   cmd->add_flag("--no-alloc-stacks", f->no_alloc_stacks,
                 "Record only the calling address of allocations, not the whole stack");
+  cmd->add_option("--return-mode", f->return_mode,
+                  "How returns are timed: auto (per function, from the binary), safe "
+                  "(probes on return instructions) or fast (uretprobe)")
+      ->capture_default_str();
+  cmd->add_flag("--i-know-it-can-crash", f->i_know_it_can_crash,
+                "Allow a forced fast return where an exception or longjmp can kill the target");
   cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
   cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
 }
@@ -163,6 +182,8 @@ struct Settings {
   AgentOptions agent;
   budgets::EvaluatorOptions budget_options;
   ProbeSessionOptions session;
+  symbols::ReturnRequest return_request;
+  bool i_know_it_can_crash = false;
 };
 
 MemoryMode FromConfig(config::MemoryMode mode) {
@@ -232,6 +253,8 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   s.session.verbose = f.verbose;
   s.session.max_allocs = f.max_allocs;
   s.session.alloc_stacks = !f.no_alloc_stacks;
+  GP_ASSIGN_OR_RETURN(s.return_request, ParseReturnModeFlag(f.return_mode));
+  s.i_know_it_can_crash = f.i_know_it_can_crash;
   return s;
 }
 
@@ -258,6 +281,8 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
                       symbols::ResolveInProcess(preset, pid, policy));
+  GP_RETURN_IF_ERROR(
+      symbols::ChooseReturnModes(&module, settings.return_request, settings.i_know_it_can_crash));
   TargetInfo target = ReadTargetInfo(pid);
   // Everything that reads files comes before the first probe, so that the
   // measured window starts at attach.
@@ -286,10 +311,14 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
                  MemoryModeName(settings.memory), allocator->family.c_str(),
                  allocator->path.c_str());
   }
+  size_t symbols_total = 0;
+  for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
   std::fprintf(stderr,
-               "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s (%.0f ms)\n",
+               "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s "
+               "(return mode: %zu fast, %zu safe; %.0f ms)\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
-               module.path.c_str(), absl::ToDoubleMilliseconds(attach_time));
+               module.path.c_str(), session->fast_symbols(),
+               symbols_total - session->fast_symbols(), absl::ToDoubleMilliseconds(attach_time));
   if (session->skipped_sites() > 0) {
     std::fprintf(stderr,
                  "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "
@@ -352,9 +381,33 @@ absl::Status Run(const std::vector<std::string>& command, const ProfileFlags& f)
 struct SymbolsFlags {
   std::string target;
   std::string preset = "gridkit";
+  std::string return_mode = "auto";
+  bool i_know_it_can_crash = false;
 };
 
+// Expected probe time per call of a function with `s`'s sites and mode.
+std::string ExpectedCost(const symbols::ResolvedSymbol& s, const Calibration& calibration) {
+  auto hit = [&calibration](const std::string& insn) -> double {
+    auto it = calibration.ns_per_hit.find(symbols::InsnClass(insn.substr(0, insn.find(' '))));
+    return it == calibration.ns_per_hit.end() ? -1 : it->second;
+  };
+  double entry = hit(s.entry.insn);
+  if (entry < 0) return "expected cost not measured (no calibration)";
+  if (s.ret.mode == symbols::ReturnMode::kFast) {
+    if (calibration.uretprobe_return_ns <= 0) return "expected cost not measured";
+    return absl::StrFormat("expected ~%.0f ns per call (entry trap %.0f + return trampoline %.0f)",
+                           entry + calibration.uretprobe_return_ns, entry,
+                           calibration.uretprobe_return_ns);
+  }
+  // A call leaves through one exit; the dearest one bounds it.
+  double exit = 0;
+  for (const symbols::ResolvedSite& e : s.exits) exit = std::max(exit, hit(e.insn));
+  return absl::StrFormat("expected ~%.0f ns per call (entry trap %.0f + exit trap up to %.0f)",
+                         entry + exit, entry, exit);
+}
+
 absl::Status ExplainSymbols(const SymbolsFlags& f) {
+  GP_ASSIGN_OR_RETURN(symbols::ReturnRequest return_request, ParseReturnModeFlag(f.return_mode));
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(f.preset, budgets::PresetSearchPath()));
   Calibration calibration;
@@ -373,6 +426,8 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
   } else {
     GP_ASSIGN_OR_RETURN(module, symbols::ResolveInFile(preset, f.target, f.target, policy));
   }
+  GP_RETURN_IF_ERROR(
+      symbols::ChooseReturnModes(&module, return_request, f.i_know_it_can_crash));
   auto cost = [&calibration](const std::string& insn) {
     auto it = calibration.ns_per_hit.find(symbols::InsnClass(insn.substr(0, insn.find(' '))));
     if (it == calibration.ns_per_hit.end()) return std::string("cost not measured");
@@ -398,11 +453,17 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
                     e.kind == symbols::SiteKind::kReturn ? "return" : "exit",
                     static_cast<unsigned long>(e.vaddr - s.vaddr),
                     static_cast<unsigned long>(e.file_offset), e.insn.c_str(),
-                    cost(e.insn).c_str());
+                    s.ret.mode == symbols::ReturnMode::kFast ? "not probed (fast return)"
+                                                             : cost(e.insn).c_str());
       }
-      std::printf("    return mode: safe (probes on %zu exit instructions; an exception "
-                  "through the function cannot harm the target)\n",
-                  s.exits.size());
+      if (s.ret.mode == symbols::ReturnMode::kFast) {
+        std::printf("    return mode: fast (uretprobe at the entry site +0x%lx): %s\n",
+                    static_cast<unsigned long>(s.entry.vaddr - s.vaddr), s.ret.why.c_str());
+      } else {
+        std::printf("    return mode: safe (probes on the %zu exits above): %s\n",
+                    s.exits.size(), s.ret.why.c_str());
+      }
+      std::printf("    %s\n", ExpectedCost(s, calibration).c_str());
     }
   }
   return absl::OkStatus();
@@ -439,6 +500,11 @@ int main(int argc, char** argv) {
   symbols_cmd->add_option("target", syms.target, "Process id or ELF file")->required();
   symbols_cmd->add_option("--preset", syms.preset, "Library preset name or file")
       ->capture_default_str();
+  symbols_cmd->add_option("--return-mode", syms.return_mode,
+                          "Explain as attach would with this --return-mode")
+      ->capture_default_str();
+  symbols_cmd->add_flag("--i-know-it-can-crash", syms.i_know_it_can_crash,
+                        "As attach's flag of the same name");
   symbols_cmd->callback([&] { status = gridprobe::ExplainSymbols(syms); });
 
   CLI::App* calibrate_cmd = app.add_subcommand(

@@ -277,17 +277,25 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
   }
   nr_ops_ = module.ops.size();
   auto attach_one = [&](bpf_program* prog, uint64_t op, const symbols::ResolvedSymbol& sym,
-                        const symbols::ResolvedSite& site) {
+                        const symbols::ResolvedSite& site, bool retprobe) {
     std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
                                         site.vaddr - sym.vaddr, site.insn, module.path);
-    return AttachOne(prog, pid, module.open_path, where, site.file_offset, op, false,
+    return AttachOne(prog, pid, module.open_path, where, site.file_offset, op, retprobe,
                      site.kind == symbols::SiteKind::kIndirectJump);
   };
   for (size_t op = 0; op < module.ops.size(); ++op) {
     for (const symbols::ResolvedSymbol& sym : module.ops[op].symbols) {
-      absl::Status st = attach_one(skel_->progs.op_enter, op, sym, sym.entry);
-      for (size_t i = 0; st.ok() && i < sym.exits.size(); ++i) {
-        st = attach_one(skel_->progs.op_exit, op, sym, sym.exits[i]);
+      absl::Status st = attach_one(skel_->progs.op_enter, op, sym, sym.entry, false);
+      if (sym.ret.mode == symbols::ReturnMode::kFast) {
+        // The uretprobe shares the entry site: the kernel takes one trap for
+        // both and reads the return address at sp, which nothing before the
+        // entry site has moved (FindProbeSites keeps it intact).
+        if (st.ok()) st = attach_one(skel_->progs.op_return, op, sym, sym.entry, true);
+        if (st.ok()) ++fast_symbols_;
+      } else {
+        for (size_t i = 0; st.ok() && i < sym.exits.size(); ++i) {
+          st = attach_one(skel_->progs.op_exit, op, sym, sym.exits[i], false);
+        }
       }
       if (!st.ok()) {
         Detach();
@@ -313,7 +321,7 @@ absl::StatusOr<std::vector<Histogram>> ProbeSession::Read() const {
 
 uint64_t ProbeSession::MissedHits() const {
   uint64_t missed = 0;
-  for (bpf_program* prog : {skel_->progs.op_enter, skel_->progs.op_exit}) {
+  for (bpf_program* prog : {skel_->progs.op_enter, skel_->progs.op_exit, skel_->progs.op_return}) {
     bpf_prog_info info;
     std::memset(&info, 0, sizeof(info));
     uint32_t len = sizeof(info);

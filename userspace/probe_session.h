@@ -47,7 +47,8 @@ class ProbeSession {
   ProbeSession& operator=(const ProbeSession&) = delete;
 
   // Puts entry and exit probes on every site of `module` in process `pid`
-  // only. Operation i of module.ops is op id i. All or nothing: on error,
+  // only: for a symbol in fast return mode a uretprobe at its entry site, in
+  // safe mode uprobes on its exits. Operation i of module.ops is op id i. All or nothing: on error,
   // whatever was attached is detached again.
   // REQUIRES: module.ops.size() <= GP_MAX_OPS, called once.
   absl::Status Attach(int pid, const symbols::ResolvedModule& module);
@@ -77,6 +78,8 @@ class ProbeSession {
   size_t probe_count() const { return links_.size(); }
   // Indirect-jump exit sites the kernel could not probe (see Attach).
   size_t skipped_sites() const { return skipped_sites_; }
+  // Symbols timed with a uretprobe (fast return mode).
+  size_t fast_symbols() const { return fast_symbols_; }
 
   // Removes every probe from the target. Idempotent.
   void Detach();
@@ -95,6 +98,7 @@ class ProbeSession {
   // links_[alloc_links_begin_...] are the allocator probes.
   size_t alloc_links_begin_ = 0;
   size_t skipped_sites_ = 0;
+  size_t fast_symbols_ = 0;
   int nr_cpus_ = 0;
 };
 

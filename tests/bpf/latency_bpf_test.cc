@@ -4,11 +4,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
@@ -22,34 +24,49 @@ using ::gridprobe::testing::ChildProcess;
 using ::gridprobe::testing::SelfDir;
 
 enum Op { kLeaf, kOuter, kRecurse, kThrower, kMiddle };
+// Operations of c_target.yaml.
+enum COp { kWork, kApply, kCRecurse, kCLeaf };
+
+struct RunOptions {
+  std::string target = "probe_target";  // a binary beside the test, with a preset in targets/
+  symbols::ReturnRequest return_mode = symbols::ReturnRequest::kAuto;
+  bool acknowledged = false;  // --i-know-it-can-crash
+  bool expect_clean_exit = true;
+};
 
 class LatencyBpfTest : public ::testing::Test {
  protected:
   // Starts the target in `mode`, attaches, lets it run to the end, and returns
-  // the histograms.
-  std::vector<Histogram> Run(const std::vector<std::string>& args, std::string* output = nullptr) {
-    std::vector<std::string> argv = {SelfDir() + "/probe_target"};
+  // the histograms. The target's wait status is left in wait_status_.
+  std::vector<Histogram> Run(const std::vector<std::string>& args, std::string* output = nullptr,
+                             const RunOptions& o = {}) {
+    std::vector<std::string> argv = {SelfDir() + "/" + o.target};
     argv.insert(argv.end(), args.begin(), args.end());
-    ChildProcess child(argv);
+    ChildProcess child(argv, o.expect_clean_exit ? "" : "/dev/null");
     EXPECT_EQ(child.ReadLine().rfind("ready", 0), 0u);
 
-    std::ifstream in(std::string(GRIDPROBE_TESTS_DIR) + "/targets/probe_target.yaml");
+    std::ifstream in(std::string(GRIDPROBE_TESTS_DIR) + "/targets/" + o.target + ".yaml");
     std::stringstream text;
     text << in.rdbuf();
-    auto preset = symbols::ParseLibraryPreset(text.str(), "probe_target.yaml");
+    auto preset = symbols::ParseLibraryPreset(text.str(), o.target + ".yaml");
     EXPECT_TRUE(preset.ok()) << preset.status();
     auto calibration = MeasureCalibration(500);
     EXPECT_TRUE(calibration.ok()) << calibration.status();
     symbols::EntryPolicy policy;
     if (calibration.ok()) policy.emulated = calibration->emulated;
     auto module = symbols::ResolveInProcess(*preset, child.pid(), policy);
-    if (module.ok()) outer_entry_ = module->ops[kOuter].symbols.at(0).entry;
     EXPECT_TRUE(module.ok()) << module.status();
+    if (module.ok()) {
+      absl::Status chosen = symbols::ChooseReturnModes(&*module, o.return_mode, o.acknowledged);
+      EXPECT_TRUE(chosen.ok()) << chosen;
+      module_ = *module;
+    }
     auto session = ProbeSession::Create({});
     EXPECT_TRUE(session.ok()) << session.status();
     if (!session.ok() || !module.ok()) return {};
     absl::Status st = (*session)->Attach(child.pid(), *module);
     EXPECT_TRUE(st.ok()) << st;
+    fast_symbols_ = (*session)->fast_symbols();
 
     child.WriteLine("go");
     std::string line;
@@ -57,19 +74,25 @@ class LatencyBpfTest : public ::testing::Test {
       if (output) *output += line + "\n";
       if (line == "done") break;
     }
-    int status = child.Wait();
-    EXPECT_TRUE(WIFEXITED(status)) << "target died, wait status " << status;
-    EXPECT_EQ(WEXITSTATUS(status), 0);
+    wait_status_ = child.Wait();
+    if (o.expect_clean_exit) {
+      EXPECT_TRUE(WIFEXITED(wait_status_)) << "target died, wait status " << wait_status_;
+      EXPECT_EQ(WEXITSTATUS(wait_status_), 0);
+    }
     auto hists = (*session)->Read();
     EXPECT_TRUE(hists.ok()) << hists.status();
     missed_ = (*session)->MissedHits();
     return hists.ok() ? *hists : std::vector<Histogram>{};
   }
 
+  const symbols::ResolvedSymbol& Sym(size_t op) { return module_.ops.at(op).symbols.at(0); }
+
   void SetUp() override { GP_REQUIRE_ROOT(); }
 
   uint64_t missed_ = 0;
-  symbols::ResolvedSite outer_entry_;
+  size_t fast_symbols_ = 0;
+  int wait_status_ = 0;
+  symbols::ResolvedModule module_;
 };
 
 TEST_F(LatencyBpfTest, CalibrationMeasuresEveryInstructionClass) {
@@ -91,7 +114,7 @@ TEST_F(LatencyBpfTest, EntryProbeMovedToAnEmulatedBranchFiresOncePerCall) {
   ASSERT_EQ(h.size(), 5u);
   // Outer is endbr64; test rdi,rdi; jle: the probe sits on the jle, which
   // every call executes exactly once whichever way it branches.
-  EXPECT_EQ(outer_entry_.insn.substr(0, 3), "jle");
+  EXPECT_EQ(Sym(kOuter).entry.insn.substr(0, 3), "jle");
   EXPECT_EQ(h[kOuter].count(), 100u);
   EXPECT_EQ(h[kLeaf].count(), 500u);
 }
@@ -148,6 +171,97 @@ TEST_F(LatencyBpfTest, ExceptionsThroughProbedFunctionsLeaveTheTargetAlive) {
   EXPECT_LE(h[kThrower].unwound(), 1000u);
   EXPECT_GE(h[kMiddle].unwound(), 999u);
   EXPECT_LE(h[kMiddle].unwound(), 1000u);
+}
+
+// Fast mode: entry uprobe and uretprobe share the push after endbr64 (one
+// trap); every call of every thread is timed once.
+TEST_F(LatencyBpfTest, FastModeCountsEveryCallFromSeveralThreads) {
+  RunOptions o;
+  o.target = "c_target";
+  auto h = Run({"threads", "20000"}, nullptr, o);
+  ASSERT_EQ(h.size(), 4u);
+  ASSERT_EQ(Sym(kWork).ret.mode, symbols::ReturnMode::kFast) << Sym(kWork).ret.why;
+  EXPECT_EQ(Sym(kWork).entry.vaddr, Sym(kWork).vaddr + 4);  // past endbr64
+  EXPECT_EQ(Sym(kWork).entry.insn, "push rbp");
+  EXPECT_EQ(fast_symbols_, 2u);  // c_work and c_leaf; c_apply and c_recurse stay safe
+  EXPECT_EQ(missed_, 0u) << "the kernel skipped probe hits";
+  EXPECT_EQ(h[kWork].count(), 4u * 20000u);
+  EXPECT_EQ(h[kCLeaf].count(), 4u * 20000u);
+  EXPECT_EQ(h[kWork].unwound(), 0u);
+  EXPECT_EQ(h[kWork].untracked(), 0u);
+  // Each c_work call contains a c_leaf call.
+  EXPECT_GT(h[kWork].sum(), h[kCLeaf].sum());
+  EXPECT_LE(h[kWork].min(), h[kWork].Percentile(0.5));
+}
+
+// The same target with every function forced safe counts the same calls:
+// the two modes agree.
+TEST_F(LatencyBpfTest, SafeAndFastModesCountTheSameCalls) {
+  RunOptions o;
+  o.target = "c_target";
+  o.return_mode = symbols::ReturnRequest::kSafe;
+  auto h = Run({"threads", "5000"}, nullptr, o);
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(fast_symbols_, 0u);
+  EXPECT_EQ(h[kWork].count(), 4u * 5000u);
+  EXPECT_EQ(h[kCLeaf].count(), 4u * 5000u);
+}
+
+// A function the analysis keeps safe (it calls through a pointer) next to
+// fast ones: both kinds of frames share the thread's stack.
+TEST_F(LatencyBpfTest, SafeFunctionCallingFastOnesTimesBoth) {
+  RunOptions o;
+  o.target = "c_target";
+  auto h = Run({"apply", "3000"}, nullptr, o);
+  ASSERT_EQ(h.size(), 4u);
+  EXPECT_EQ(Sym(kApply).ret.mode, symbols::ReturnMode::kSafe);
+  EXPECT_EQ(h[kApply].count(), 3000u);
+  EXPECT_EQ(h[kCLeaf].count(), 3000u);
+  EXPECT_EQ(h[kApply].unwound(), 0u);
+  EXPECT_GT(h[kApply].sum(), h[kCLeaf].sum());
+}
+
+// Why the decision matters: a uretprobe forced onto a function an exception
+// passes through kills the program (std::terminate), where safe mode (the
+// test above with "throw") does not. A throwaway target, acknowledged risk.
+TEST_F(LatencyBpfTest, ForcedFastReturnKillsATargetThatThrowsThroughIt) {
+  RunOptions o;
+  o.return_mode = symbols::ReturnRequest::kFast;
+  o.acknowledged = true;
+  o.expect_clean_exit = false;
+  std::string out;
+  Run({"throw", "20"}, &out, o);
+  EXPECT_TRUE(WIFSIGNALED(wait_status_)) << "wait status " << wait_status_ << ", output: " << out;
+  if (WIFSIGNALED(wait_status_)) {
+    EXPECT_EQ(WTERMSIG(wait_status_), SIGABRT);
+  }
+  EXPECT_EQ(out.find("done"), std::string::npos);
+}
+
+// The command line refuses a forced fast return on C++ with one line and exit
+// code 11 before it attaches anything; the target keeps running untouched.
+TEST_F(LatencyBpfTest, ForcedFastWithoutAcknowledgementIsRefused) {
+  ChildProcess target({SelfDir() + "/probe_target", "throw", "100"});
+  ASSERT_EQ(target.ReadLine().rfind("ready", 0), 0u);
+  std::string err = ::testing::TempDir() + "/refused.err";
+  std::string cmd = absl::StrCat(GRIDPROBE_BIN, " attach ", target.pid(), " --preset ",
+                                 GRIDPROBE_TESTS_DIR, "/targets/probe_target.yaml",
+                                 " --return-mode fast --duration 1s --quiet 2>", err);
+  int rc = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(rc));
+  EXPECT_EQ(WEXITSTATUS(rc), 11);
+  std::ifstream in(err);
+  std::string first, rest;
+  std::getline(in, first);
+  std::getline(in, rest, '\0');
+  EXPECT_EQ(first.rfind("gridprobe: refusing a fast (uretprobe) return on target::Leaf(long)", 0),
+            0u)
+      << first;
+  EXPECT_EQ(rest, "");
+  target.WriteLine("go");
+  EXPECT_EQ(target.WaitForLine("caught"), "caught 50");
+  int status = target.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -75,6 +76,12 @@ std::pair<nlohmann::json, nlohmann::json> ProfileDemo(std::vector<std::string> d
   gp_argv.insert(gp_argv.end(), gp_args.begin(), gp_args.end());
   ChildProcess gp(gp_argv, gp_err);
   EXPECT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  // gridkit is C++ and throws: the automatic return mode must keep every
+  // function off uretprobes.
+  if (std::find(gp_args.begin(), gp_args.end(), "--return-mode") == gp_args.end()) {
+    EXPECT_NE(ReadFile(gp_err).find("(return mode: 0 fast, "), std::string::npos)
+        << ReadFile(gp_err);
+  }
   demo.Signal(SIGUSR1);
 
   int demo_status = demo.Wait(900000);  // returns at exit; the longest run is 600 s

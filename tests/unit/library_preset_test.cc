@@ -18,11 +18,18 @@ operations:
   - name: flush
     symbols: [flush_a, flush_b]
     impact: background
+    return: fast
+  - name: scan
+    symbols: scan
+    return: safe
 )", "demo.yaml");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->name, "demo");
   EXPECT_EQ(p->match, (std::vector<std::string>{"libdemo.so*", "demo"}));
-  ASSERT_EQ(p->operations.size(), 2u);
+  ASSERT_EQ(p->operations.size(), 3u);
+  EXPECT_EQ(p->operations[0].return_request, ReturnRequest::kAuto);
+  EXPECT_EQ(p->operations[1].return_request, ReturnRequest::kFast);
+  EXPECT_EQ(p->operations[2].return_request, ReturnRequest::kSafe);
   EXPECT_EQ(p->operations[0].symbols, std::vector<std::string>{"demo::sort*"});
   EXPECT_EQ(p->operations[0].impact, "userVisible");
   EXPECT_EQ(p->operations[1].impact, "background");
@@ -47,7 +54,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         BadCase{"name: x\nlibrary: {match: a}\noperations:\n  - name: s\n    symbol: f\n",
                 "p.yaml:5:5: unknown key 'symbol' in an operation (expected one of: impact, "
-                "name, symbols)"},
+                "name, return, symbols)"},
+        BadCase{"name: x\nlibrary: {match: a}\noperations:\n  - name: s\n    symbols: f\n"
+                "    return: quick\n",
+                "p.yaml:6:13: return must be 'auto', 'safe' or 'fast', not 'quick'"},
         BadCase{"name: x\nlibrary: {match: a}\noperations:\n  - name: s\n    symbols: f\n"
                 "    impact: urgent\n",
                 "p.yaml:6:13: impact must be 'userVisible' or 'background', not 'urgent'"},

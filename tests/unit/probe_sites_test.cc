@@ -113,6 +113,20 @@ TEST(FindProbeSites, WithNothingEmulatedTheEntryIsTheFirstInstruction) {
   EXPECT_EQ(sites->entry.vaddr, 0x1000u);
 }
 
+TEST(FindProbeSites, CountsCallsOutThroughPointersAndToItself) {
+  // endbr64; push rbp; call rel32 (outside); call rax; call rel32 (to +0); pop rbp; ret
+  auto code = Cat({kEndbr, {0x55, 0xe8, 0x00, 0x10, 0x00, 0x00,  // call 0x200a
+                            0xff, 0xd0,                          // call rax
+                            0xe8, 0xef, 0xff, 0xff, 0xff,        // call 0x1000
+                            0x5d, 0xc3}});
+  auto sites = FindProbeSites({{0x1000, code}}, kPolicy);
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  EXPECT_EQ(sites->direct_calls, 1u);
+  EXPECT_EQ(sites->indirect_calls, 1u);
+  EXPECT_TRUE(sites->calls_itself);
+  EXPECT_EQ(sites->entry.vaddr, 0x1004u);
+}
+
 TEST(InsnClass, GroupsWhatTheKernelTreatsAlike) {
   EXPECT_EQ(InsnClass("jne"), "jcc");
   EXPECT_EQ(InsnClass("jmp"), "jmp");

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "base/status.h"
 #include "symbols/elf_file.h"
 
@@ -93,6 +95,10 @@ TEST(Resolver, DebiansLibcAllocatorFamily) {
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_FALSE(m->has_symtab);  // Debian strips libc: dynamic symbols only
   EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
+  // libc itself defines longjmp and pthread_exit: nothing in it is fast.
+  EXPECT_NE(std::find(m->unwind.unwinders.begin(), m->unwind.unwinders.end(), "longjmp"),
+            m->unwind.unwinders.end());
+  EXPECT_EQ(m->ops[0].symbols.at(0).ret.mode, ReturnMode::kSafe);
 }
 
 // The shipped presets for libraries nobody here wrote, on Debian's own files.
@@ -126,6 +132,156 @@ TEST(Resolver, NotAnElfFile) {
   ASSERT_FALSE(m.ok());
   EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kBadInput);
   EXPECT_EQ(m.status().message(), "/etc/hostname is not an ELF file");
+}
+
+// The return-mode decision on real binaries: a C program that never unwinds,
+// the same kind of program with a longjmp, and C++ with exceptions.
+const ResolvedSymbol& Only(const ResolvedModule& m, size_t op) {
+  return m.ops.at(op).symbols.at(0);
+}
+
+TEST(ReturnModeOnBinaries, CFunctionsCallingFixedCodeAreFast) {
+  auto m = ResolveInFile(Preset({{"work", {"c_work"}, "userVisible"},
+                                 {"apply", {"c_apply"}, "userVisible"},
+                                 {"recurse", {"c_recurse"}, "userVisible"},
+                                 {"leaf", {"c_leaf"}, "userVisible"}}),
+                         C_TARGET_BIN, C_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->unwind.cxx.empty()) << m->unwind.cxx.at(0);
+  EXPECT_TRUE(m->unwind.unwinders.empty()) << m->unwind.unwinders.at(0);
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kFast) << Only(*m, 0).ret.why;
+  EXPECT_FALSE(Only(*m, 0).ret.can_unwind);
+  EXPECT_NE(Only(*m, 0).ret.why.find("calls only fixed functions"), std::string::npos);
+  // A callback could be C++ that throws through c_apply.
+  EXPECT_EQ(Only(*m, 1).ret.mode, ReturnMode::kSafe);
+  EXPECT_TRUE(Only(*m, 1).ret.can_unwind);
+  EXPECT_NE(Only(*m, 1).ret.why.find("through a pointer"), std::string::npos);
+  EXPECT_EQ(Only(*m, 2).ret.mode, ReturnMode::kSafe);
+  EXPECT_NE(Only(*m, 2).ret.why.find("calls itself"), std::string::npos);
+  EXPECT_EQ(Only(*m, 3).ret.mode, ReturnMode::kFast);
+  EXPECT_NE(Only(*m, 3).ret.why.find("calls nothing"), std::string::npos);
+}
+
+// What a function calls counts too: a callback may run below it.
+TEST(ReturnModeOnBinaries, CallbacksReachedThroughCalleesMakeItSafe) {
+  auto m = ResolveInFile(Preset({{"via", {"c_via_apply"}, "userVisible"},
+                                 {"sort", {"c_sort"}, "userVisible"},
+                                 {"work", {"c_work"}, "userVisible"}}),
+                         C_TARGET_BIN, C_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->unwind.callback_imports, std::vector<std::string>{"qsort"});
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+  EXPECT_EQ(Only(*m, 0).ret.why.rfind("calls c_apply, which has 1 call(s) through a pointer", 0),
+            0u)
+      << Only(*m, 0).ret.why;
+  EXPECT_EQ(Only(*m, 1).ret.mode, ReturnMode::kSafe);
+  EXPECT_EQ(Only(*m, 1).ret.why.rfind("calls qsort, which calls back into code it is passed", 0),
+            0u)
+      << Only(*m, 1).ret.why;
+  // c_work reaches only c_leaf, which calls nothing: qsort elsewhere in the
+  // module does not concern it.
+  EXPECT_EQ(Only(*m, 2).ret.mode, ReturnMode::kFast) << Only(*m, 2).ret.why;
+}
+
+// A shared library calls its own exported functions through its PLT:
+// Debian's zlib's compress2 reaches deflate that way, which calls the
+// stream's zalloc/zfree through pointers.
+TEST(ReturnModeOnBinaries, FollowsALibrarysCallsThroughItsOwnPlt) {
+  const char* kZlib = "/lib/x86_64-linux-gnu/libz.so.1";
+  auto m = ResolveInFile(Preset({{"compress", {"compress2"}, "userVisible"}}), kZlib, kZlib,
+                         kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->unwind.cxx.empty());
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+  EXPECT_EQ(Only(*m, 0).ret.why.rfind("calls deflate", 0), 0u) << Only(*m, 0).ret.why;
+}
+
+TEST(ReturnModeOnBinaries, ACModuleThatLongjmpsIsSafeEverywhere) {
+  auto m = ResolveInFile(Preset({{"work", {"c_jump_work"}, "userVisible"}}),
+                         C_LONGJMP_TARGET_BIN, C_LONGJMP_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->unwind.cxx.empty());
+  EXPECT_EQ(m->unwind.unwinders, std::vector<std::string>{"longjmp"});
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+  EXPECT_NE(Only(*m, 0).ret.why.find("module calls longjmp"), std::string::npos);
+}
+
+TEST(ReturnModeOnBinaries, CxxWithExceptionsIsSafeEvenForALeaf) {
+  auto m = ResolveInFile(Preset({{"leaf", {"target::Leaf"}, "userVisible"},
+                                 {"middle", {"target::Middle"}, "userVisible"}}),
+                         PROBE_TARGET_BIN, PROBE_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_FALSE(m->unwind.cxx.empty());
+  EXPECT_NE(std::find(m->unwind.unwinders.begin(), m->unwind.unwinders.end(), "__cxa_throw"),
+            m->unwind.unwinders.end());
+  for (size_t op = 0; op < 2; ++op) {
+    EXPECT_EQ(Only(*m, op).ret.mode, ReturnMode::kSafe);
+    EXPECT_TRUE(Only(*m, op).ret.can_unwind);
+    EXPECT_EQ(Only(*m, op).ret.why.rfind("C++ module (", 0), 0u) << Only(*m, op).ret.why;
+  }
+}
+
+// The demo's library throws (a failed sort): the default must never put a
+// uretprobe on it.
+TEST(ReturnModeOnBinaries, GridkitIsAutomaticallySafe) {
+  auto preset = LoadLibraryPreset(GRIDPROBE_SOURCE_DIR "/presets/libraries/gridkit.yaml", {});
+  ASSERT_TRUE(preset.ok()) << preset.status();
+  auto m = ResolveInFile(*preset, GRIDKIT_LIB, GRIDKIT_LIB, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(ChooseReturnModes(&*m, ReturnRequest::kAuto, false).ok());
+  size_t symbols = 0;
+  for (const ResolvedOperation& op : m->ops) {
+    for (const ResolvedSymbol& s : op.symbols) {
+      ++symbols;
+      EXPECT_EQ(s.ret.mode, ReturnMode::kSafe) << s.demangled;
+      EXPECT_NE(s.ret.why.find("imports __gxx_personality_v0"), std::string::npos) << s.ret.why;
+    }
+  }
+  EXPECT_GE(symbols, 6u);
+}
+
+TEST(ReturnModeOnBinaries, ForcingFastOnCxxIsRefusedUnlessAcknowledged) {
+  auto resolve = [] {
+    return ResolveInFile(Preset({{"leaf", {"target::Leaf"}, "userVisible"}}), PROBE_TARGET_BIN,
+                         PROBE_TARGET_BIN, kPolicy);
+  };
+  auto m = resolve();
+  ASSERT_TRUE(m.ok()) << m.status();
+  absl::Status st = ChooseReturnModes(&*m, ReturnRequest::kFast, false);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(ExitCodeOf(st), ExitCode::kUnsafeReturnMode);
+  EXPECT_EQ(st.message().rfind("refusing a fast (uretprobe) return on target::Leaf(long) "
+                               "(operation 'leaf'): C++ module (",
+                               0),
+            0u)
+      << st;
+  EXPECT_EQ(st.message().find('\n'), absl::string_view::npos);
+
+  m = resolve();
+  ASSERT_TRUE(ChooseReturnModes(&*m, ReturnRequest::kFast, true).ok());
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kFast);
+  EXPECT_TRUE(Only(*m, 0).ret.forced);
+  EXPECT_NE(Only(*m, 0).ret.why.find("ACKNOWLEDGED RISK"), std::string::npos);
+
+  // The preset's request applies when the flag says auto; the flag wins otherwise.
+  m = resolve();
+  m->ops[0].return_request = ReturnRequest::kFast;
+  EXPECT_EQ(ExitCodeOf(ChooseReturnModes(&*m, ReturnRequest::kAuto, false)),
+            ExitCode::kUnsafeReturnMode);
+  m = resolve();
+  m->ops[0].return_request = ReturnRequest::kFast;
+  ASSERT_TRUE(ChooseReturnModes(&*m, ReturnRequest::kSafe, false).ok());
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+}
+
+TEST(ReturnModeOnBinaries, ForcingSafeOnCIsAlwaysAllowed) {
+  auto m = ResolveInFile(Preset({{"work", {"c_work"}, "userVisible"}}), C_TARGET_BIN,
+                         C_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  ASSERT_TRUE(ChooseReturnModes(&*m, ReturnRequest::kSafe, false).ok());
+  EXPECT_EQ(Only(*m, 0).ret.mode, ReturnMode::kSafe);
+  EXPECT_NE(Only(*m, 0).ret.why.find("forced safe (analysis: fast"), std::string::npos)
+      << Only(*m, 0).ret.why;
 }
 
 }  // namespace

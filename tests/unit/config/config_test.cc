@@ -162,7 +162,7 @@ TEST_F(ConfigTest, UnknownPresets) {
             "(known: background, interactive, relaxed, rendering, strict)");
   EXPECT_EQ(Error("presets: [gridkt]\n"),
             "g.yaml:1:11: unknown library preset 'gridkt'; did you mean 'gridkit'? "
-            "(known: gridkit)");
+            "(known: glibc-malloc, gridkit, sqlite)");
   EXPECT_EQ(Error("budgets: ./missing.yaml\n"), "g.yaml:1:10: cannot read '" +
                                                     (dir_ / "missing.yaml").string() +
                                                     "': No such file or directory");
@@ -204,14 +204,11 @@ TEST_F(ConfigTest, ShippedExampleIsValid) {
   absl::StatusOr<Config> config = ParseConfig(*text, path, catalog, ProcessEnv());
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->budgets, "interactive");
-  EXPECT_FALSE(config->interval.has_value());
-  EXPECT_EQ(DefaultInterval(false), absl::Seconds(1));
-  EXPECT_EQ(DefaultInterval(true), absl::Seconds(10));
   // It spells out the defaults, so it must agree with them.
+  EXPECT_EQ(config->interval, DefaultInterval(/*judging_budgets=*/true));
   Config defaults;
   EXPECT_EQ(config->memory, defaults.memory);
   EXPECT_EQ(config->duration, defaults.duration);
-  EXPECT_EQ(config->interval, defaults.interval);
   EXPECT_EQ(config->max_threads, defaults.max_threads);
   EXPECT_EQ(config->budget_options.min_calls, defaults.budget_options.min_calls);
   EXPECT_EQ(config->budget_options.open_after, defaults.budget_options.open_after);
