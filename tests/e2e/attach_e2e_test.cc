@@ -343,7 +343,7 @@ void ExpectCountsMatch(const nlohmann::json& report, const nlohmann::json& truth
   }
 }
 
-TEST_F(AttachE2eTest, RunWithConfigFlagsASlowSortAsAnInteractiveP95Error) {
+TEST_F(AttachE2eTest, RunWithConfigFlagsASlowSortAsAnInteractiveP95Violation) {
   // `gridprobe run` holds the demo at its entry point until the probes are
   // in, so it sees every call without --wait-start.
   const std::string report = TempPath("report.json");
@@ -355,7 +355,8 @@ TEST_F(AttachE2eTest, RunWithConfigFlagsASlowSortAsAnInteractiveP95Error) {
   ASSERT_EQ(rc, 0) << err;
   EXPECT_NE(err.find("judging 5s windows against budgets 'interactive'"), std::string::npos) << err;
   EXPECT_NE(err.find("exited with status 0"), std::string::npos) << err;
-  EXPECT_NE(err.find("gridprobe: budget error: sort p95"), std::string::npos) << err;
+  EXPECT_NE(err.find("gridprobe: budget "), std::string::npos) << err;
+  EXPECT_NE(err.find(": sort p95 "), std::string::npos) << err;
   nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
   nlohmann::json t = nlohmann::json::parse(ReadFile(truth), nullptr, false);
   ASSERT_FALSE(r.is_discarded()) << "no report at the path the configuration gives";
@@ -370,13 +371,17 @@ TEST_F(AttachE2eTest, RunWithConfigFlagsASlowSortAsAnInteractiveP95Error) {
   EXPECT_EQ(v["metric"], "p95");
   EXPECT_EQ(v["impact"], "userVisible");
   EXPECT_EQ(v["budget"].get<double>(), 100e6);
-  // One call in five burns 150 ms, so p95 is 150 ms plus the sort itself:
-  // 1.5x to 2x the budget, an error by the preset's severities.
-  EXPECT_GE(v["ratio"].get<double>(), 1.5);
-  EXPECT_LT(v["ratio"].get<double>(), 2.0);
-  EXPECT_EQ(v["severity"], "error");
+  // One call in five burns 150 ms, so p95 is 150 ms plus the little the
+  // sort itself takes: right at the preset's error ratio, 1.5, where the
+  // histogram's 0.8% resolution decides between warning and error. The
+  // severity must be the one the reported ratio falls in.
+  const double ratio = v["ratio"].get<double>();
+  EXPECT_GE(ratio, 1.45);
+  EXPECT_LT(ratio, 2.0);
+  const char* severity = ratio >= 1.5 ? "error" : "warning";
+  EXPECT_EQ(v["severity"], severity) << "ratio " << ratio;
   EXPECT_GE(v["windows"].get<int>(), 2);  // opens after 2 bad windows
-  EXPECT_EQ(budgets["worst_severity"], "error");
+  EXPECT_EQ(budgets["worst_severity"], severity);
 }
 
 TEST_F(AttachE2eTest, AttachWithConfigAndNoSlowCallsFindsNothingOverBudget) {
