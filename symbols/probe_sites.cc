@@ -154,6 +154,7 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
             branch_targets.insert(target);
           } else {
             out.exits.push_back({insn->address, SiteKind::kTailJump, Text(*insn)});
+            out.callees.insert(target);
           }
         } else {
           out.exits.push_back({insn->address, SiteKind::kIndirectJump, Text(*insn)});
@@ -161,7 +162,11 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
       } else if (is_call && x86.op_count == 1 && x86.operands[0].type == X86_OP_IMM) {
         // A call into our own body (rare; e.g. a thunk) is a branch target too.
         uint64_t target = static_cast<uint64_t>(x86.operands[0].imm);
-        if (InParts(parts, target)) branch_targets.insert(target);
+        if (InParts(parts, target)) {
+          branch_targets.insert(target);
+        } else {
+          out.callees.insert(target);
+        }
       }
     }
   }

@@ -52,6 +52,9 @@ struct FunctionSites {
   std::vector<Site> exits;
   // Bytes capstone could not decode; exits past them may be missing.
   uint64_t undecoded_bytes = 0;
+  // Targets of direct calls and jumps out of the function: what it is
+  // seen to go through (operator new calling malloc, a tail call).
+  std::set<uint64_t> callees;
 };
 
 // Disassembles a function (its main body first, then split-off parts such as

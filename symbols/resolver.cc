@@ -94,6 +94,7 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   out.size = sym.size;
   out.undecoded_bytes = sites.undecoded_bytes;
   out.entry_emulated = sites.entry_emulated;
+  out.callees = std::move(sites.callees);
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));

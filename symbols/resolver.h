@@ -3,6 +3,7 @@
 #define GRIDPROBE_SYMBOLS_RESOLVER_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct ResolvedSymbol {
   ResolvedSite entry;
   std::vector<ResolvedSite> exits;
   uint64_t undecoded_bytes = 0;
+  std::set<uint64_t> callees;  // direct call and jump targets outside the function
 };
 
 struct ResolvedOperation {

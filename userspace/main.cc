@@ -173,6 +173,7 @@ absl::Status Attach(const AttachFlags& f) {
     mo.mode = MemoryModeName(session_options.memory);
     mo.allocator = allocator->family;
     mo.allocator_module = allocator->path;
+    mo.allocator_cxx = symbols::DescribeCxxOperators(*allocator);
     analyzer = std::make_unique<memory::MemoryAnalyzer>(names, mo);
     symbolizer = std::make_unique<Symbolizer>(pid);
     options.memory = analyzer.get();
@@ -182,9 +183,9 @@ absl::Status Attach(const AttachFlags& f) {
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
-    std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s\n",
+    std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s; %s\n",
                  MemoryModeName(session_options.memory), allocator->family.c_str(),
-                 allocator->path.c_str());
+                 allocator->path.c_str(), symbols::DescribeCxxOperators(*allocator).c_str());
   }
   std::fprintf(stderr, "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
