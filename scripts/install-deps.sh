@@ -11,6 +11,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks: the peer gridprobe is compared against
   bpftrace
+  # memory tests: replacement allocators the target preloads (runtime only)
+  libjemalloc2 libtcmalloc-minimal4
 )
 
 missing=()
