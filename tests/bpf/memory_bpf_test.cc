@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -16,6 +17,7 @@
 #include "tests/support/child_process.h"
 #include "userspace/calibration.h"
 #include "userspace/probe_session.h"
+#include "userspace/symbolizer.h"
 
 namespace gridprobe {
 namespace {
@@ -67,6 +69,12 @@ class MemoryBpfTest : public ::testing::Test {
     auto live = (*session)->ReadLiveAllocations();
     ASSERT_TRUE(live.ok());
     live_ = *live;
+    // The caller recorded for each kept malloc(100): named while the target lives.
+    Symbolizer symbolizer(child.pid());
+    callers_of_100_.clear();
+    for (const LiveAllocation& a : live_) {
+      if (a.category == 1 && a.size == 100) callers_of_100_.insert(symbolizer.Symbolize(a.caller));
+    }
     child.WriteLine("exit");
     int status = child.Wait();
     EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
@@ -77,6 +85,7 @@ class MemoryBpfTest : public ::testing::Test {
   bool cxx_defined_ = false;
   std::vector<std::string> cxx_probed_;
   std::string free_entry_;
+  std::set<std::string> callers_of_100_;
   MemoryCounters counters_;
   std::vector<LiveAllocation> live_;
 };
@@ -152,6 +161,9 @@ TEST_F(MemoryBpfTest, ChargesEveryAllocationToItsOperationExactly) {
   // there, once.
   EXPECT_FALSE(cxx_defined_);
   EXPECT_TRUE(cxx_probed_.empty());
+  // The allocation site is the return address into the operation itself.
+  ASSERT_EQ(callers_of_100_.size(), 1u);
+  EXPECT_EQ(callers_of_100_.begin()->rfind("work::Op(int)+0x", 0), 0u) << *callers_of_100_.begin();
   // Unattributed: the 10 malloc(700) outside operations are live (plus
   // whatever libstdc++ and the threads allocated).
   uint64_t unattributed_700 = 0;
