@@ -72,8 +72,15 @@ class MemoryBpfTest : public ::testing::Test {
     // The caller recorded for each kept malloc(100): named while the target lives.
     Symbolizer symbolizer(child.pid());
     callers_of_100_.clear();
+    stack_of_100_.clear();
     for (const LiveAllocation& a : live_) {
-      if (a.category == 1 && a.size == 100) callers_of_100_.insert(symbolizer.Symbolize(a.caller));
+      if (a.category != 1 || a.size != 100) continue;
+      callers_of_100_.insert(symbolizer.Symbolize(a.caller));
+      if (stack_of_100_.empty()) {
+        for (uint64_t ip : (*session)->ReadStack(a.stack_id)) {
+          stack_of_100_.push_back(symbolizer.Symbolize(ip));
+        }
+      }
     }
     child.WriteLine("exit");
     int status = child.Wait();
@@ -86,6 +93,7 @@ class MemoryBpfTest : public ::testing::Test {
   std::vector<std::string> cxx_probed_;
   std::string free_entry_;
   std::set<std::string> callers_of_100_;
+  std::vector<std::string> stack_of_100_;  // one kept malloc(100)'s user stack
   MemoryCounters counters_;
   std::vector<LiveAllocation> live_;
 };
@@ -164,6 +172,10 @@ TEST_F(MemoryBpfTest, ChargesEveryAllocationToItsOperationExactly) {
   // The allocation site is the return address into the operation itself.
   ASSERT_EQ(callers_of_100_.size(), 1u);
   EXPECT_EQ(callers_of_100_.begin()->rfind("work::Op(int)+0x", 0), 0u) << *callers_of_100_.begin();
+  // Its stack starts there and goes on to the thread's body in main.
+  ASSERT_GE(stack_of_100_.size(), 2u);
+  EXPECT_EQ(stack_of_100_[0], *callers_of_100_.begin());
+  EXPECT_NE(stack_of_100_[1].find("main::"), std::string::npos) << stack_of_100_[1];
   // Unattributed: the 10 malloc(700) outside operations are live (plus
   // whatever libstdc++ and the threads allocated).
   uint64_t unattributed_700 = 0;
