@@ -39,7 +39,7 @@ struct AllocatorModule {
   std::vector<std::string> cxx_probed;
 };
 
-// "operator new/delete: tcmalloc's own, 18 probed" and the like: which C++
+// "operator new/delete: tcmalloc's own, 9 probed" and the like: which C++
 // allocation path the probes see, for the attach line.
 std::string DescribeCxxOperators(const AllocatorModule& module);
 
