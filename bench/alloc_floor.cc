@@ -42,7 +42,8 @@ absl::Status Run(int pid) {
   GP_ASSIGN_OR_RETURN(symbols::AllocatorModule allocator,
                       symbols::ResolveAllocator(pid, calibration.emulated));
   latency_bpf* skel = latency_bpf::open_and_load();
-  if (skel == nullptr) return ErrnoError(errno, "load the empty BPF program", ExitCode::kKernelUnsupported);
+  if (skel == nullptr)
+    return ErrnoError(errno, "load the empty BPF program", ExitCode::kKernelUnsupported);
   std::vector<bpf_link*> links;
   absl::Cleanup cleanup = [&] {
     for (auto it = links.rbegin(); it != links.rend(); ++it) bpf_link__destroy(*it);
@@ -52,15 +53,15 @@ absl::Status Run(int pid) {
     for (bool ret : {false, true}) {
       if (ret && f.kind == symbols::AllocKind::kFree) continue;
       LIBBPF_OPTS(bpf_uprobe_opts, opts, .retprobe = ret);
-      bpf_link* link = bpf_program__attach_uprobe_opts(
-          skel->progs.calibrate, pid, allocator.open_path.c_str(), f.symbol.entry.file_offset,
-          &opts);
+      bpf_link* link =
+          bpf_program__attach_uprobe_opts(skel->progs.calibrate, pid, allocator.open_path.c_str(),
+                                          f.symbol.entry.file_offset, &opts);
       if (link == nullptr) {
-        return ErrnoError(errno,
-                          absl::StrFormat("attach %s to %s in %s (pid %d)",
-                                          ret ? "uretprobe" : "uprobe", f.name, allocator.path,
-                                          pid),
-                          ExitCode::kAttachFailed);
+        return ErrnoError(
+            errno,
+            absl::StrFormat("attach %s to %s in %s (pid %d)", ret ? "uretprobe" : "uprobe", f.name,
+                            allocator.path, pid),
+            ExitCode::kAttachFailed);
       }
       links.push_back(link);
     }
