@@ -13,6 +13,8 @@ packages=(
   bpftrace
   # tests: a library nobody here wrote, for the sqlite preset's tests
   libsqlite3-dev
+  # memory tests: replacement allocators the target preloads (runtime only)
+  libjemalloc2 libtcmalloc-minimal4
 )
 
 missing=()

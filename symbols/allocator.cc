@@ -34,6 +34,34 @@ const std::vector<Spec>& Specs() {
   return specs;
 }
 
+// C++ operator new (size in rdi, whatever the variant) and delete (pointer
+// in rdi), in the order `CxxOperators` reports them.
+const std::vector<Spec>& CxxSpecs() {
+  static const std::vector<Spec> specs = {
+      {"_Znwm", AllocKind::kMalloc, {"rdi"}},
+      {"_Znam", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnwmRKSt9nothrow_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnamRKSt9nothrow_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnwmSt11align_val_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnamSt11align_val_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnwmSt11align_val_tRKSt9nothrow_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZnamSt11align_val_tRKSt9nothrow_t", AllocKind::kMalloc, {"rdi"}},
+      {"_ZdlPv", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPv", AllocKind::kFree, {"rdi"}},
+      {"_ZdlPvm", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPvm", AllocKind::kFree, {"rdi"}},
+      {"_ZdlPvRKSt9nothrow_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPvRKSt9nothrow_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdlPvSt11align_val_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPvSt11align_val_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdlPvmSt11align_val_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPvmSt11align_val_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdlPvSt11align_val_tRKSt9nothrow_t", AllocKind::kFree, {"rdi"}},
+      {"_ZdaPvSt11align_val_tRKSt9nothrow_t", AllocKind::kFree, {"rdi"}},
+  };
+  return specs;
+}
+
 std::string BaseName(const std::string& path) {
   size_t slash = path.rfind('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
@@ -48,7 +76,48 @@ bool DefinesMalloc(const std::string& open_path) {
   return false;
 }
 
+// Adds the module's own operator new/delete. One that calls or jumps to a C
+// allocator function or to another operator (libstdc++'s new calls malloc,
+// jemalloc's new[] jumps to new) is seen through that one and not probed: a
+// second probe would only add traps. One at the address of a C function
+// (tcmalloc's delete is free) is that function, probed once.
+absl::Status AddCxxOperators(const std::string& open_path, const std::set<std::string>& emulated,
+                             const std::set<uint64_t>& c_addresses, AllocatorModule* module) {
+  std::vector<AllocatorFunction> cxx;
+  std::set<uint64_t> family = c_addresses;
+  for (const Spec& spec : CxxSpecs()) {
+    EntryPolicy policy{emulated, spec.regs};
+    absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(open_path, spec.name, policy);
+    if (!sym.ok()) {
+      if (ExitCodeOf(sym.status()) == ExitCode::kSymbolNotFound) continue;
+      return sym.status();
+    }
+    module->cxx_defined = true;
+    if (!family.insert(sym->vaddr).second) continue;  // an alias: probed once
+    cxx.push_back({spec.name, spec.kind, *std::move(sym)});
+  }
+  for (AllocatorFunction& f : cxx) {
+    bool through = false;
+    for (uint64_t callee : f.symbol.callees) through |= family.count(callee) > 0;
+    if (through) continue;
+    module->cxx_probed.push_back(f.name);
+    module->functions.push_back(std::move(f));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+std::string DescribeCxxOperators(const AllocatorModule& module) {
+  if (!module.cxx_defined) {
+    return "operator new/delete: the C++ runtime's, through malloc/free";
+  }
+  if (module.cxx_probed.empty()) {
+    return absl::StrCat("operator new/delete: ", module.family, "'s, through malloc/free");
+  }
+  return absl::StrCat("operator new/delete: ", module.family, "'s own, ",
+                      module.cxx_probed.size(), " probed");
+}
 
 absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::string>& emulated,
                                                  const std::string& proc_root) {
@@ -95,6 +164,7 @@ absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::st
       if (!addresses.insert(sym->vaddr).second) continue;  // alias of one already probed
       module.functions.push_back({spec.name, spec.kind, *std::move(sym)});
     }
+    GP_RETURN_IF_ERROR(AddCxxOperators(open_path, emulated, addresses, &module));
     bool has_free = false;
     for (const AllocatorFunction& f : module.functions) has_free |= f.kind == AllocKind::kFree;
     if (!has_free) {

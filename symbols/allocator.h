@@ -33,13 +33,23 @@ struct AllocatorModule {
   std::string path;       // as the target maps it
   std::string open_path;  // through /proc/PID/root
   std::vector<AllocatorFunction> functions;  // one per address (aliases probed once)
+  // C++ operator new/delete: whether the module defines any, and the mangled
+  // names of those probed because they do not go through malloc/free.
+  bool cxx_defined = false;
+  std::vector<std::string> cxx_probed;
 };
+
+// "operator new/delete: tcmalloc's own, 9 probed" and the like: which C++
+// allocation path the probes see, for the attach line.
+std::string DescribeCxxOperators(const AllocatorModule& module);
 
 // Finds the module whose malloc the process's calls bind to: the executable
 // itself if it defines malloc (static or custom allocator), else a mapped
 // jemalloc/tcmalloc/mimalloc, else libc; and resolves the allocator family
 // there with entry sites chosen for `emulated` instruction classes, keeping
-// each function's argument registers intact.
+// each function's argument registers intact. The module's operator new and
+// delete are added where they are its own code rather than calls to
+// malloc/free (tcmalloc, jemalloc: yes; a static libstdc++: no).
 absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::string>& emulated,
                                                  const std::string& proc_root = "/proc");
 

@@ -154,7 +154,7 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
             branch_targets.insert(target);
           } else {
             out.exits.push_back({insn->address, SiteKind::kTailJump, Text(*insn)});
-            out.callees.push_back(target);
+            out.callees.insert(target);
           }
         } else {
           out.exits.push_back({insn->address, SiteKind::kIndirectJump, Text(*insn)});
@@ -168,7 +168,7 @@ absl::StatusOr<FunctionSites> FindProbeSites(const std::vector<CodeRange>& parts
           branch_targets.insert(target);
         } else {
           ++out.direct_calls;
-          out.callees.push_back(target);
+          out.callees.insert(target);
         }
       } else if (is_call) {
         ++out.indirect_calls;

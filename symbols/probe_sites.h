@@ -57,8 +57,10 @@ struct FunctionSites {
   uint32_t direct_calls = 0;    // call to a fixed address outside the function
   uint32_t indirect_calls = 0;  // call through a register or memory (a callback, a vtable)
   bool calls_itself = false;    // direct recursion
-  // Targets of direct calls and tail jumps outside the function.
-  std::vector<uint64_t> callees;
+  // Targets of direct calls and jumps out of the function: what it is seen
+  // to go through (operator new calling malloc, a tail call, a callee the
+  // return-mode decision follows).
+  std::set<uint64_t> callees;
 };
 
 // Disassembles a function (its main body first, then split-off parts such as

@@ -92,7 +92,7 @@ std::string CallTreeProblem(const ElfFile& elf, const FunctionSites& root,
                             const std::map<std::string, const ElfSymbol*>& by_name,
                             const ModuleUnwindFacts& unwind) {
   constexpr size_t kMaxFunctions = 2000;
-  std::vector<uint64_t> queue = root.callees;
+  std::vector<uint64_t> queue(root.callees.begin(), root.callees.end());
   std::set<uint64_t> seen(queue.begin(), queue.end());
   for (size_t i = 0; i < queue.size(); ++i) {
     const uint64_t addr = queue[i];
@@ -156,6 +156,7 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   if (out.ret.mode == ReturnMode::kFast) {
     out.ret = DecideReturnMode(unwind, sites, CallTreeProblem(elf, sites, by_name, unwind));
   }
+  out.callees = std::move(sites.callees);
   GP_ASSIGN_OR_RETURN(out.entry, Locate(elf, sites.entry));
   for (const Site& exit : sites.exits) {
     GP_ASSIGN_OR_RETURN(ResolvedSite s, Locate(elf, exit));

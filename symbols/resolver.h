@@ -3,6 +3,7 @@
 #define GRIDPROBE_SYMBOLS_RESOLVER_H_
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,7 @@ struct ResolvedSymbol {
   // How its return is timed: the analysis' choice after resolving, the final
   // one after ChooseReturnModes.
   ReturnDecision ret;
+  std::set<uint64_t> callees;  // direct call and jump targets outside the function
 };
 
 struct ResolvedOperation {

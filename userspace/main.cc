@@ -297,6 +297,7 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
     mo.mode = MemoryModeName(settings.memory);
     mo.allocator = allocator->family;
     mo.allocator_module = allocator->path;
+    mo.allocator_cxx = symbols::DescribeCxxOperators(*allocator);
     analyzer = std::make_unique<memory::MemoryAnalyzer>(names, mo);
     symbolizer = std::make_unique<Symbolizer>(pid);
     options.memory = analyzer.get();
@@ -304,13 +305,13 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   }
   options.start = absl::Now();
   GP_RETURN_IF_ERROR(session->Attach(pid, module));
-  const absl::Duration attach_time = absl::Now() - options.start;
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
-    std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s\n",
+    std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s; %s\n",
                  MemoryModeName(settings.memory), allocator->family.c_str(),
-                 allocator->path.c_str());
+                 allocator->path.c_str(), symbols::DescribeCxxOperators(*allocator).c_str());
   }
+  const absl::Duration attach_time = absl::Now() - options.start;
   size_t symbols_total = 0;
   for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
   std::fprintf(stderr,

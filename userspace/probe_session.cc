@@ -116,7 +116,6 @@ absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
     // The memory programs read the latency programs' frame stacks.
     err = bpf_map__reuse_fd(s->mem_->maps.threads, bpf_map__fd(s->skel_->maps.threads));
     if (!err) err = bpf_map__set_max_entries(s->mem_->maps.threads, options.max_threads);
-    if (!err) err = bpf_map__set_max_entries(s->mem_->maps.pendings, options.max_threads);
     if (!err) err = bpf_map__set_max_entries(s->mem_->maps.allocs, options.max_allocs);
     if (err) return ErrnoError(-err, "configure the memory maps", ExitCode::kFailure);
     s->mem_->rodata->track_unattributed = options.memory == MemoryMode::kFull;

@@ -74,6 +74,7 @@ struct MemorySummary {
   std::string mode;              // "ops" or "full"
   std::string allocator;         // "glibc", "jemalloc", ...
   std::string allocator_module;  // the file probed
+  std::string allocator_cxx;     // "operator new/delete: tcmalloc's own, 9 probed", ...
   std::vector<MemoryCategory> categories;
   uint64_t unknown_frees = 0;
   uint64_t nested_calls = 0;

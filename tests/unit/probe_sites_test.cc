@@ -43,6 +43,18 @@ TEST(FindProbeSites, JumpsOutOfTheFunctionAreTailCallsJumpsInsideAreNot) {
   EXPECT_EQ(sites->exits[1].kind, SiteKind::kIndirectJump);
 }
 
+TEST(FindProbeSites, CalleesAreDirectTargetsOutsideTheFunction) {
+  // endbr64; push rbx; call 0x3000 (outside); call 0x100f (inside: the pop);
+  // pop rbx; jmp 0x5000 (tail call); call rax (indirect: no known target)
+  auto code = Cat({kEndbr, {0x53, 0xe8, 0xf6, 0x1f, 0x00, 0x00,  // call 0x3000
+                            0xe8, 0x00, 0x00, 0x00, 0x00,        // call 0x100f
+                            0x5b, 0xe9, 0xeb, 0x3f, 0x00, 0x00,  // pop rbx; jmp 0x5000
+                            0xff, 0xd0}});                       // call rax
+  auto sites = FindProbeSites({{0x1000, code}}, kPolicy);
+  ASSERT_TRUE(sites.ok()) << sites.status();
+  EXPECT_EQ(sites->callees, (std::set<uint64_t>{0x3000, 0x5000}));
+}
+
 TEST(FindProbeSites, StaysOnEndbrWhenSomethingJumpsToTheNextInstruction) {
   // endbr64; push rbp (0x1004); pop rbp; jne 0x1004; ret
   auto code = Cat({kEndbr, {0x55, 0x5d, 0x75, 0xfc, 0xc3}});

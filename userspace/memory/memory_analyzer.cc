@@ -33,6 +33,7 @@ MemorySummary MemoryAnalyzer::Summarize(double seconds, const MemoryCounters& no
   s.mode = options_.mode;
   s.allocator = options_.allocator;
   s.allocator_module = options_.allocator_module;
+  s.allocator_cxx = options_.allocator_cxx;
   s.unknown_frees = now.unknown_frees;
   s.nested_calls = now.nested_calls;
   s.failed = now.failed;
@@ -184,7 +185,8 @@ nlohmann::json MemoryJson(const MemorySummary& s) {
     cats.push_back(std::move(j));
   }
   return {{"mode", s.mode},
-          {"allocator", {{"family", s.allocator}, {"module", s.allocator_module}}},
+          {"allocator",
+           {{"family", s.allocator}, {"module", s.allocator_module}, {"cxx", s.allocator_cxx}}},
           {"unknown_frees", s.unknown_frees},
           {"nested_calls", s.nested_calls},
           {"failed_allocs", s.failed},

@@ -23,6 +23,7 @@ struct MemoryAnalyzerOptions {
   std::string mode;              // "ops" | "full"
   std::string allocator;         // "glibc", ...
   std::string allocator_module;  // path probed
+  std::string allocator_cxx;     // how C++ operator new/delete are seen
 };
 
 class MemoryAnalyzer {
