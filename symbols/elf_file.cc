@@ -13,6 +13,7 @@
 #include <set>
 #include <utility>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status.h"
@@ -123,6 +124,34 @@ absl::Status ElfFile::Index() {
         }
       }
     }
+    if (sh.sh_type == SHT_NOTE && build_id_.empty()) {
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      GElf_Nhdr note;
+      size_t name_off = 0, desc_off = 0;
+      for (size_t off = 0;
+           data != nullptr && (off = gelf_getnote(data, off, &note, &name_off, &desc_off)) > 0;) {
+        const char* base = static_cast<const char*>(data->d_buf);
+        if (note.n_type == NT_GNU_BUILD_ID && note.n_namesz == 4 &&
+            std::memcmp(base + name_off, "GNU", 4) == 0) {
+          build_id_ = absl::BytesToHexString(absl::string_view(base + desc_off, note.n_descsz));
+          break;
+        }
+      }
+    }
+    const char* section = elf_strptr(elf, shstrndx, sh.sh_name);
+    if (section != nullptr && std::strcmp(section, ".gnu_debuglink") == 0 && debuglink_.empty()) {
+      // A NUL-terminated file name, padded to 4 bytes, then its CRC-32.
+      Elf_Data* data = elf_getdata(scn, nullptr);
+      if (data != nullptr && data->d_size >= 8) {
+        const char* base = static_cast<const char*>(data->d_buf);
+        size_t len = strnlen(base, data->d_size);
+        size_t crc_at = (len + 4) & ~size_t{3};
+        if (len > 0 && crc_at + 4 <= data->d_size) {
+          debuglink_.assign(base, len);
+          std::memcpy(&debuglink_crc_, base + crc_at, 4);
+        }
+      }
+    }
     if (sh.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
       size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
@@ -176,12 +205,28 @@ absl::Status ElfFile::Index() {
       }
     }
   }
+  SortByAddress();
+  return absl::OkStatus();
+}
+
+void ElfFile::SortByAddress() {
+  by_address_.clear();
   for (const ElfSymbol& f : functions_) {
     if (f.size > 0) by_address_.push_back(&f);
   }
   std::sort(by_address_.begin(), by_address_.end(),
             [](const ElfSymbol* a, const ElfSymbol* b) { return a->vaddr < b->vaddr; });
-  return absl::OkStatus();
+}
+
+void ElfFile::MergeSymbolsFrom(const ElfFile& debug) {
+  std::set<std::pair<std::string, uint64_t>> seen;
+  for (const ElfSymbol& f : functions_) seen.emplace(f.name, f.vaddr);
+  for (const ElfSymbol& f : debug.functions()) {
+    if (!f.from_dynsym && seen.emplace(f.name, f.vaddr).second) functions_.push_back(f);
+  }
+  has_symtab_ = has_symtab_ || debug.has_symtab();
+  debug_file_ = debug.path();
+  SortByAddress();
 }
 
 const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {

@@ -44,6 +44,18 @@ class ElfFile {
   // .symtab and .dynsym; a symbol present in both is listed once.
   const std::vector<ElfSymbol>& functions() const { return functions_; }
   bool has_symtab() const { return has_symtab_; }
+  // The GNU build-id note in hex ("" without one), and the .gnu_debuglink
+  // file name and CRC-32 ("" and 0 without one): how a stripped file names
+  // its separate debug file.
+  const std::string& build_id() const { return build_id_; }
+  const std::string& debuglink() const { return debuglink_; }
+  uint32_t debuglink_crc() const { return debuglink_crc_; }
+  // Adds the function symbols of `debug`, this file's separate debug file
+  // (its .symtab; its code sections are empty), and remembers its path.
+  // REQUIRES: `debug` describes this file (same build-id or debuglink CRC).
+  void MergeSymbolsFrom(const ElfFile& debug);
+  // The debug file merged in, or "".
+  const std::string& debug_file() const { return debug_file_; }
   bool is_shared_or_pie() const { return is_dyn_; }
   const std::vector<LoadSegment>& segments() const { return segments_; }
   // Names of the functions and objects the file imports (undefined .dynsym
@@ -76,12 +88,17 @@ class ElfFile {
  private:
   ElfFile() = default;
   absl::Status Index();
+  void SortByAddress();
 
   std::string path_;
   int fd_ = -1;
   void* elf_ = nullptr;  // Elf*, kept opaque so libelf stays out of the header
   bool has_symtab_ = false;
   bool is_dyn_ = false;
+  std::string build_id_;
+  std::string debuglink_;
+  uint32_t debuglink_crc_ = 0;
+  std::string debug_file_;
   std::vector<ElfSymbol> functions_;
   std::vector<const ElfSymbol*> by_address_;  // sized functions, sorted by vaddr
   std::vector<LoadSegment> segments_;

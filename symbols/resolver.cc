@@ -170,8 +170,10 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
 absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
                                              const std::string& path,
                                              const std::string& open_path,
-                                             const EntryPolicy& policy) {
+                                             const EntryPolicy& policy,
+                                             const std::vector<std::string>& debug_dirs) {
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
+  LoadSeparateDebugInfo(*elf, path, debug_dirs);
   std::map<std::string, const ElfSymbol*> by_name;
   for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
 
@@ -179,6 +181,7 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
   module.path = path;
   module.open_path = open_path;
   module.has_symtab = elf->has_symtab();
+  module.debug_file = elf->debug_file();
   module.unwind = ReadUnwindFacts(*elf);
   for (const OperationSpec& spec : preset.operations) {
     ResolvedOperation op;
@@ -203,7 +206,10 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
         return WithExitCode(
             absl::NotFoundError(absl::StrCat(
                 "operation '", spec.name, "': no function matches '", pattern, "' in ", path,
-                elf->has_symtab() ? "" : " (only dynamic symbols: the file is stripped)",
+                elf->has_symtab()
+                    ? ""
+                    : absl::StrCat(" (only dynamic symbols: the file is stripped and ",
+                                   DescribeMissingDebugInfo(*elf, debug_dirs), ")"),
                 near.empty() ? "" : absl::StrCat("; similar: ", absl::StrJoin(near, "; ")),
                 "; check the preset's symbols (gridprobe symbols)")),
             ExitCode::kSymbolNotFound);
@@ -216,7 +222,8 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
 
 absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
                                                 const EntryPolicy& policy,
-                                                const std::string& proc_root) {
+                                                const std::string& proc_root,
+                                                const std::vector<std::string>& debug_dirs) {
   GP_ASSIGN_OR_RETURN(std::vector<Mapping> maps, ReadMaps(pid, proc_root));
   const Mapping* found = nullptr;
   std::set<std::string> paths;
@@ -237,7 +244,8 @@ absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int
             "); is it the right process, or is the library loaded later?")),
         ExitCode::kLibraryNotMapped);
   }
-  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root), policy);
+  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root), policy,
+                       debug_dirs);
 }
 
 absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "symbols/debug_info.h"
 #include "symbols/library_preset.h"
 #include "symbols/probe_sites.h"
 #include "symbols/return_mode.h"
@@ -48,6 +49,7 @@ struct ResolvedModule {
   std::string path;       // as the target names it ("/usr/lib/libgridkit.so.1")
   std::string open_path;  // how gridprobe reaches it ("/proc/42/root/usr/lib/...")
   bool has_symtab = false;
+  std::string debug_file;     // separate debug file the symbols came from, or ""
   ModuleUnwindFacts unwind;
   std::vector<ResolvedOperation> ops;
 };
@@ -62,16 +64,18 @@ absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool 
 // Resolves every operation of `preset` in the ELF file at `open_path`.
 // A pattern that matches nothing is an error (kSymbolNotFound) naming the
 // operation, the pattern and near candidates.
-absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
-                                             const std::string& path,
-                                             const std::string& open_path,
-                                             const EntryPolicy& policy);
+// A file without .symtab gets its symbols from its separate debug file,
+// looked for in `debug_dirs` (debug_info.h).
+absl::StatusOr<ResolvedModule> ResolveInFile(
+    const LibraryPreset& preset, const std::string& path, const std::string& open_path,
+    const EntryPolicy& policy, const std::vector<std::string>& debug_dirs = DefaultDebugDirs());
 
 // Finds the preset's library among `pid`'s mappings and resolves it there.
 // kLibraryNotMapped when the process does not map it (yet).
-absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
-                                                const EntryPolicy& policy,
-                                                const std::string& proc_root = "/proc");
+absl::StatusOr<ResolvedModule> ResolveInProcess(
+    const LibraryPreset& preset, int pid, const EntryPolicy& policy,
+    const std::string& proc_root = "/proc",
+    const std::vector<std::string>& debug_dirs = DefaultDebugDirs());
 
 // The probe sites of one function, by exact symbol name (mangled or C), in
 // an ELF file; NotFound (kSymbolNotFound) when the file does not define it.

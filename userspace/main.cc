@@ -125,6 +125,7 @@ struct ProfileFlags {
   bool verbose = false;
   std::string return_mode = "auto";
   bool i_know_it_can_crash = false;
+  std::string debug_dir;
   const CLI::App* command = nullptr;
 
   bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
@@ -169,6 +170,9 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
       ->capture_default_str();
   cmd->add_flag("--i-know-it-can-crash", f->i_know_it_can_crash,
                 "Allow a forced fast return where an exception or longjmp can kill the target");
+  cmd->add_option("--debug-dir", f->debug_dir,
+                  "Look for separate debug files of stripped binaries here first "
+                  "(by build-id and debuglink), then in /usr/lib/debug");
   cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
   cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
 }
@@ -184,6 +188,8 @@ struct Settings {
   ProbeSessionOptions session;
   symbols::ReturnRequest return_request;
   bool i_know_it_can_crash = false;
+  // Where separate debug files of stripped binaries are looked for.
+  std::vector<std::string> debug_dirs = symbols::DefaultDebugDirs();
 };
 
 MemoryMode FromConfig(config::MemoryMode mode) {
@@ -201,9 +207,10 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
     GP_ASSIGN_OR_RETURN(file, config::LoadConfig(f.config));
   }
   Settings s;
-  if (!file.debug_dir.empty()) {
-    std::fprintf(stderr, "gridprobe: %s: debug_dir is not used yet; ignoring it\n",
-                 f.config.c_str());
+  if (!f.debug_dir.empty()) {
+    s.debug_dirs.insert(s.debug_dirs.begin(), f.debug_dir);
+  } else if (!file.debug_dir.empty()) {
+    s.debug_dirs.insert(s.debug_dirs.begin(), file.debug_dir);
   }
   if (f.Given("--preset")) {
     s.preset = f.preset;
@@ -280,9 +287,13 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   Calibration calibration;
   GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
-                      symbols::ResolveInProcess(preset, pid, policy));
+                      symbols::ResolveInProcess(preset, pid, policy, "/proc", settings.debug_dirs));
   GP_RETURN_IF_ERROR(
       symbols::ChooseReturnModes(&module, settings.return_request, settings.i_know_it_can_crash));
+  if (!module.debug_file.empty()) {
+    std::fprintf(stderr, "gridprobe: symbols of %s from its debug file %s\n", module.path.c_str(),
+                 module.debug_file.c_str());
+  }
   TargetInfo target = ReadTargetInfo(pid);
   // Everything that reads files comes before the first probe, so that the
   // measured window starts at attach.
@@ -384,6 +395,7 @@ struct SymbolsFlags {
   std::string preset = "gridkit";
   std::string return_mode = "auto";
   bool i_know_it_can_crash = false;
+  std::string debug_dir;
 };
 
 // Expected probe time per call of a function with `s`'s sites and mode.
@@ -420,12 +432,15 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
     std::printf("no calibration (%s): entries stay at +0\n",
                 std::string(measured.status().message()).c_str());
   }
+  std::vector<std::string> debug_dirs = symbols::DefaultDebugDirs();
+  if (!f.debug_dir.empty()) debug_dirs.insert(debug_dirs.begin(), f.debug_dir);
   symbols::ResolvedModule module;
   int pid = 0;
   if (absl::SimpleAtoi(f.target, &pid) && pid > 0) {
-    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInProcess(preset, pid, policy));
+    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInProcess(preset, pid, policy, "/proc", debug_dirs));
   } else {
-    GP_ASSIGN_OR_RETURN(module, symbols::ResolveInFile(preset, f.target, f.target, policy));
+    GP_ASSIGN_OR_RETURN(module,
+                        symbols::ResolveInFile(preset, f.target, f.target, policy, debug_dirs));
   }
   GP_RETURN_IF_ERROR(
       symbols::ChooseReturnModes(&module, return_request, f.i_know_it_can_crash));
@@ -437,8 +452,11 @@ absl::Status ExplainSymbols(const SymbolsFlags& f) {
                            it->second);
   };
   if (measured.ok()) std::printf("%s\n", DescribeCalibration(calibration).c_str());
-  std::printf("module %s%s\n", module.path.c_str(),
-              module.has_symtab ? "" : "  (stripped: dynamic symbols only)");
+  std::printf("module %s%s%s\n", module.path.c_str(),
+              module.has_symtab ? "" : "  (stripped: dynamic symbols only)",
+              module.debug_file.empty() ? ""
+                                        : absl::StrCat("  (symbols from ", module.debug_file, ")")
+                                              .c_str());
   for (const symbols::ResolvedOperation& op : module.ops) {
     std::printf("%s (%s): %s\n", op.name.c_str(), op.impact.c_str(),
                 absl::StrJoin(op.patterns, ", ").c_str());
@@ -504,6 +522,8 @@ int main(int argc, char** argv) {
   symbols_cmd->add_option("--return-mode", syms.return_mode,
                           "Explain as attach would with this --return-mode")
       ->capture_default_str();
+  symbols_cmd->add_option("--debug-dir", syms.debug_dir,
+                          "Look for separate debug files here first, then in /usr/lib/debug");
   symbols_cmd->add_flag("--i-know-it-can-crash", syms.i_know_it_can_crash,
                         "As attach's flag of the same name");
   symbols_cmd->callback([&] { status = gridprobe::ExplainSymbols(syms); });

@@ -2,6 +2,10 @@
 // shared library) and on Debian's libc.
 #include "symbols/resolver.h"
 
+#include <unistd.h>
+
+#include <filesystem>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -91,7 +95,8 @@ TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
 TEST(Resolver, DebiansLibcAllocatorFamily) {
   auto m = ResolveInFile(Preset({{"malloc", {"malloc"}, "background"},
                                  {"free", {"free"}, "background"}}),
-                         "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", kPolicy);
+                         "/lib/x86_64-linux-gnu/libc.so.6", "/lib/x86_64-linux-gnu/libc.so.6", kPolicy,
+                         {"/nonexistent"});  // not libc6-dbg's symbols, where installed
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_FALSE(m->has_symtab);  // Debian strips libc: dynamic symbols only
   EXPECT_FALSE(m->ops[0].symbols.at(0).exits.empty());
@@ -125,6 +130,68 @@ TEST(Resolver, ShippedPresetsResolveInDebiansLibraries) {
       }
     }
   }
+}
+
+// Stripped binaries get their symbols back from a separate debug file.
+class SeparateDebugInfo : public ::testing::Test {
+ protected:
+  const std::string dir_ = STRIPPED_DIR;
+  const LibraryPreset preset_ = Preset({{"leaf", {"target::Leaf"}, "userVisible"}});
+
+  // A debug directory holding `debug` under `id`'s .build-id path.
+  std::string DebugDirWith(const std::string& debug, const std::string& id) {
+    const std::string root = ::testing::TempDir() + "/gridprobe-debug-" + std::to_string(getpid());
+    const std::string sub = root + "/.build-id/" + id.substr(0, 2);
+    std::filesystem::create_directories(sub);
+    std::filesystem::copy_file(debug, sub + "/" + id.substr(2) + ".debug",
+                               std::filesystem::copy_options::overwrite_existing);
+    return root;
+  }
+};
+
+TEST_F(SeparateDebugInfo, StrippedBinaryHasNoFunctionsOfItsOwn) {
+  auto m = ResolveInFile(preset_, "probe_target", dir_ + "/probe_target.buildid", kPolicy,
+                         {"/nonexistent"});
+  ASSERT_FALSE(m.ok());
+  EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kSymbolNotFound);
+  EXPECT_NE(m.status().message().find("the file is stripped and no debug file for build-id "),
+            absl::string_view::npos)
+      << m.status();
+  EXPECT_NE(m.status().message().find("give --debug-dir"), absl::string_view::npos);
+}
+
+TEST_F(SeparateDebugInfo, FoundBesideTheFileByDebuglink) {
+  auto m = ResolveInFile(preset_, "probe_target", dir_ + "/probe_target.debuglink", kPolicy,
+                         {"/nonexistent"});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_TRUE(m->has_symtab);
+  EXPECT_EQ(m->debug_file, dir_ + "/probe_target.debug");
+  // The same sites as in the unstripped binary.
+  auto full = ResolveInFile(preset_, "probe_target", PROBE_TARGET_BIN, kPolicy);
+  ASSERT_TRUE(full.ok()) << full.status();
+  EXPECT_EQ(m->ops[0].symbols.at(0).entry.file_offset,
+            full->ops[0].symbols.at(0).entry.file_offset);
+  EXPECT_EQ(m->ops[0].symbols[0].exits.size(), full->ops[0].symbols[0].exits.size());
+}
+
+TEST_F(SeparateDebugInfo, FoundInADebugDirByBuildIdAndOnlyIfItMatches) {
+  absl::StatusOr<std::unique_ptr<ElfFile>> stripped = ElfFile::Open(dir_ + "/probe_target.buildid");
+  ASSERT_TRUE(stripped.ok());
+  const std::string id = (*stripped)->build_id();
+  ASSERT_GE(id.size(), 16u) << "no build-id note";
+  EXPECT_TRUE((*stripped)->debuglink().empty());
+
+  // Another binary's debug file under this build-id is not taken.
+  auto wrong = ResolveInFile(preset_, "probe_target", dir_ + "/probe_target.buildid", kPolicy,
+                             {DebugDirWith(dir_ + "/c_target.debug", id)});
+  EXPECT_FALSE(wrong.ok());
+
+  auto m = ResolveInFile(preset_, "probe_target", dir_ + "/probe_target.buildid", kPolicy,
+                         {DebugDirWith(dir_ + "/probe_target.debug", id)});
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_NE(m->debug_file.find("/.build-id/" + id.substr(0, 2) + "/" + id.substr(2) + ".debug"),
+            std::string::npos)
+      << m->debug_file;
 }
 
 TEST(Resolver, NotAnElfFile) {
