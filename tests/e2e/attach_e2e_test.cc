@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -443,6 +444,49 @@ TEST_F(AttachE2eTest, SqlitePresetMatchesAProgramsOwnCountsAndTimesOnDebiansLibr
     compared += ExpectPercentilesWithinTwoPercent("sqlite " + name, t, *op);
   }
   EXPECT_GE(compared, 3) << "sqlite3_exec took under 1 ms: nothing to compare";
+}
+
+// The pid of `parent`'s child, as the host sees it; 0 if there is none.
+int ChildOf(int parent) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::istringstream status(ReadFile(entry.path().string() + "/status"));
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("PPid:", 0) == 0 && std::stoi(line.substr(5)) == parent) {
+        return std::stoi(name);
+      }
+    }
+  }
+  return 0;
+}
+
+TEST_F(AttachE2eTest, TargetInItsOwnPidNamespaceIsProfiledByItsHostPid) {
+  // As in a container: the demo is pid 1 of a new PID namespace, with its
+  // own /proc; gridprobe, outside, knows it by its host pid.
+  const std::string truth_path = TempPath("ns-truth.json");
+  const std::string report_path = TempPath("ns-report.json");
+  const std::string gp_err = TempPath("ns-gridprobe.err");
+  ChildProcess ns({"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", kDemo, "--wait-start",
+                   "--truth", truth_path, "--duration", "4", "--rate", "40"});
+  EXPECT_EQ(ns.WaitForLine("gridkit-demo: ready"), "gridkit-demo: ready pid=1");
+  const int host_pid = ChildOf(ns.pid());
+  ASSERT_GT(host_pid, 1);
+  ChildProcess gp({kGridprobe, "attach", std::to_string(host_pid), "--preset", "gridkit",
+                   "--quiet", "--report-json", report_path},
+                  gp_err);
+  ASSERT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  ASSERT_EQ(kill(host_pid, SIGUSR1), 0);
+  int status = ns.Wait(60000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
+  status = gp.Wait(30000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(gp_err);
+  nlohmann::json report = nlohmann::json::parse(ReadFile(report_path), nullptr, false);
+  nlohmann::json truth = nlohmann::json::parse(ReadFile(truth_path), nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  ASSERT_FALSE(truth.is_discarded());
+  EXPECT_EQ(report["target"]["pid"].get<int>(), host_pid);
+  ExpectCountsMatch(report, truth);
 }
 
 TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
