@@ -56,6 +56,40 @@ bool WaitForText(const std::string& path, const std::string& text, int timeout_m
   return false;
 }
 
+struct Profiled {
+  nlohmann::json report;
+  nlohmann::json truth;
+  std::string gridprobe_stderr;
+};
+
+// Profiles `target`, a program started with --truth `truth` that waits for
+// SIGUSR1 before its first call: attaches `gridprobe attach PID --quiet
+// --report-json ... GP_ARGS` to `pid` (the target's pid as the host sees
+// it), lets the target run, and waits for both to end.
+Profiled ProfileWaitingTarget(ChildProcess& target, int pid, const std::string& truth,
+                              const std::vector<std::string>& gp_args) {
+  const std::string report = TempPath("report.json");
+  const std::string gp_err = TempPath("gridprobe.err");
+  std::vector<std::string> gp_argv = {kGridprobe, "attach", std::to_string(pid), "--quiet",
+                                     "--report-json", report};
+  gp_argv.insert(gp_argv.end(), gp_args.begin(), gp_args.end());
+  ChildProcess gp(gp_argv, gp_err);
+  EXPECT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  EXPECT_EQ(kill(pid, SIGUSR1), 0);
+
+  int target_status = target.Wait(900000);  // returns at exit; the longest run is 600 s
+  EXPECT_TRUE(WIFEXITED(target_status) && WEXITSTATUS(target_status) == 0)
+      << "target wait status " << target_status;
+  int gp_status = gp.Wait(30000);
+  EXPECT_TRUE(WIFEXITED(gp_status) && WEXITSTATUS(gp_status) == 0)
+      << "gridprobe wait status " << gp_status << ": " << ReadFile(gp_err);
+  Profiled out{nlohmann::json::parse(ReadFile(report), nullptr, false),
+               nlohmann::json::parse(ReadFile(truth), nullptr, false), ReadFile(gp_err)};
+  EXPECT_FALSE(out.report.is_discarded()) << "no report";
+  EXPECT_FALSE(out.truth.is_discarded()) << "no truth";
+  return out;
+}
+
 // Runs the demo with `demo_args` under gridprobe from its first operation call
 // to its exit; returns {report, truth}. `demo_prefix` runs the demo through
 // a launcher that execs it (same pid), such as chrt.
@@ -63,39 +97,22 @@ std::pair<nlohmann::json, nlohmann::json> ProfileDemo(std::vector<std::string> d
                                                       std::vector<std::string> gp_args = {},
                                                       std::vector<std::string> demo_prefix = {}) {
   const std::string truth = TempPath("truth.json");
-  const std::string report = TempPath("report.json");
-  const std::string gp_err = TempPath("gridprobe.err");
   std::vector<std::string> argv = demo_prefix;
   argv.insert(argv.end(), {kDemo, "--wait-start", "--truth", truth});
   argv.insert(argv.end(), demo_args.begin(), demo_args.end());
   ChildProcess demo(argv);
   std::string ready = demo.WaitForLine("gridkit-demo: ready");
   EXPECT_FALSE(ready.empty()) << "demo did not start";
-
-  std::vector<std::string> gp_argv = {kGridprobe, "attach", std::to_string(demo.pid()), "--preset",
-                                     "gridkit", "--quiet", "--report-json", report};
-  gp_argv.insert(gp_argv.end(), gp_args.begin(), gp_args.end());
-  ChildProcess gp(gp_argv, gp_err);
-  EXPECT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
+  std::vector<std::string> args = {"--preset", "gridkit"};
+  args.insert(args.end(), gp_args.begin(), gp_args.end());
+  Profiled p = ProfileWaitingTarget(demo, demo.pid(), truth, args);
   // gridkit is C++ and throws: the automatic return mode must keep every
   // function off uretprobes.
   if (std::find(gp_args.begin(), gp_args.end(), "--return-mode") == gp_args.end()) {
-    EXPECT_NE(ReadFile(gp_err).find("(return mode: 0 fast, "), std::string::npos)
-        << ReadFile(gp_err);
+    EXPECT_NE(p.gridprobe_stderr.find("(return mode: 0 fast, "), std::string::npos)
+        << p.gridprobe_stderr;
   }
-  demo.Signal(SIGUSR1);
-
-  int demo_status = demo.Wait(900000);  // returns at exit; the longest run is 600 s
-  EXPECT_TRUE(WIFEXITED(demo_status) && WEXITSTATUS(demo_status) == 0)
-      << "demo wait status " << demo_status;
-  int gp_status = gp.Wait(30000);
-  EXPECT_TRUE(WIFEXITED(gp_status) && WEXITSTATUS(gp_status) == 0)
-      << "gridprobe wait status " << gp_status << ": " << ReadFile(gp_err);
-  nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
-  nlohmann::json t = nlohmann::json::parse(ReadFile(truth), nullptr, false);
-  EXPECT_FALSE(r.is_discarded()) << "no report";
-  EXPECT_FALSE(t.is_discarded()) << "no truth";
-  return {r, t};
+  return {p.report, p.truth};
 }
 
 const nlohmann::json* FindOp(const nlohmann::json& report, const std::string& name) {
@@ -412,21 +429,10 @@ TEST_F(AttachE2eTest, SqlitePresetMatchesAProgramsOwnCountsAndTimesOnDebiansLibr
   // A library nobody here wrote, as the distribution ships it (stripped,
   // no endbr64, calls to its own API through the PLT).
   const std::string truth_path = TempPath("sqlite-truth.json");
-  const std::string report_path = TempPath("sqlite-report.json");
-  const std::string gp_err = TempPath("sqlite-gridprobe.err");
   ChildProcess workload({"/usr/bin/chrt", "--fifo", "10", kSqliteWorkload, "30", truth_path});
   ASSERT_FALSE(workload.WaitForLine("ready").empty());
-  ChildProcess gp({kGridprobe, "attach", std::to_string(workload.pid()), "--preset", "sqlite",
-                   "--quiet", "--report-json", report_path},
-                  gp_err);
-  ASSERT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
-  workload.Signal(SIGUSR1);
-  int status = workload.Wait(120000);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "workload wait status " << status;
-  status = gp.Wait(30000);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(gp_err);
-  nlohmann::json report = nlohmann::json::parse(ReadFile(report_path), nullptr, false);
-  nlohmann::json truth = nlohmann::json::parse(ReadFile(truth_path), nullptr, false);
+  auto [report, truth, gp_err] =
+      ProfileWaitingTarget(workload, workload.pid(), truth_path, {"--preset", "sqlite"});
   ASSERT_FALSE(report.is_discarded());
   ASSERT_FALSE(truth.is_discarded());
   EXPECT_NE(report["operations"][0]["module"].get<std::string>().find("libsqlite3.so"),
@@ -465,24 +471,13 @@ TEST_F(AttachE2eTest, TargetInItsOwnPidNamespaceIsProfiledByItsHostPid) {
   // As in a container: the demo is pid 1 of a new PID namespace, with its
   // own /proc; gridprobe, outside, knows it by its host pid.
   const std::string truth_path = TempPath("ns-truth.json");
-  const std::string report_path = TempPath("ns-report.json");
-  const std::string gp_err = TempPath("ns-gridprobe.err");
   ChildProcess ns({"/usr/bin/unshare", "--pid", "--fork", "--mount-proc", kDemo, "--wait-start",
                    "--truth", truth_path, "--duration", "4", "--rate", "40"});
   EXPECT_EQ(ns.WaitForLine("gridkit-demo: ready"), "gridkit-demo: ready pid=1");
   const int host_pid = ChildOf(ns.pid());
   ASSERT_GT(host_pid, 1);
-  ChildProcess gp({kGridprobe, "attach", std::to_string(host_pid), "--preset", "gridkit",
-                   "--quiet", "--report-json", report_path},
-                  gp_err);
-  ASSERT_TRUE(WaitForText(gp_err, "gridprobe: attached")) << ReadFile(gp_err);
-  ASSERT_EQ(kill(host_pid, SIGUSR1), 0);
-  int status = ns.Wait(60000);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "wait status " << status;
-  status = gp.Wait(30000);
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(gp_err);
-  nlohmann::json report = nlohmann::json::parse(ReadFile(report_path), nullptr, false);
-  nlohmann::json truth = nlohmann::json::parse(ReadFile(truth_path), nullptr, false);
+  auto [report, truth, gp_err] =
+      ProfileWaitingTarget(ns, host_pid, truth_path, {"--preset", "gridkit"});
   ASSERT_FALSE(report.is_discarded());
   ASSERT_FALSE(truth.is_discarded());
   EXPECT_EQ(report["target"]["pid"].get<int>(), host_pid);
