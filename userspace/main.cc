@@ -270,6 +270,10 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
 // exits.
 absl::Status Profile(int pid, Settings settings, const std::function<absl::Status()>& attached) {
   AgentOptions& options = settings.agent;
+  // Privileges and kernel features first: they decide whether anything else
+  // is worth explaining.
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(settings.session));
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
   std::unique_ptr<BudgetObserver> budget_observer;
@@ -280,10 +284,6 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
     budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
     observers.push_back(budget_observer.get());
   }
-  // Privileges and kernel features first: they decide whether anything else
-  // is worth explaining.
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
-                      ProbeSession::Create(settings.session));
   Calibration calibration;
   GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
