@@ -14,10 +14,12 @@ namespace gridprobe {
 namespace {
 
 std::string FakeSys(bool btf, bool uprobe) {
-  static int n = 0;
-  std::string root = ::testing::TempDir() + "/fake-sys-" + std::to_string(getpid()) + "-" +
-                     std::to_string(++n);
-  mkdir(root.c_str(), 0755);
+  // mkdtemp, never a name derived from the pid: a directory left by an
+  // earlier run whose process had the same pid would hold the other files.
+  std::string tmpl = ::testing::TempDir() + "/fake-sys-XXXXXX";
+  char* made = mkdtemp(tmpl.data());
+  EXPECT_NE(made, nullptr) << "mkdtemp " << tmpl;
+  std::string root = tmpl;
   mkdir((root + "/kernel").c_str(), 0755);
   mkdir((root + "/kernel/btf").c_str(), 0755);
   mkdir((root + "/bus").c_str(), 0755);
