@@ -2,7 +2,8 @@
 # Per-call cost of timing one function, side by side in one run:
 # uninstrumented, gridprobe in its fast return mode (what auto picks for this
 # C function: entry uprobe and uretprobe sharing the push after endbr64) and
-# in safe mode (uprobes on the rets), bpftrace (uprobe+uretprobe with a hist,
+# in safe mode (uprobes on the rets), fast through perf-event links instead
+# of uprobe_multi (--links single), bpftrace (uprobe+uretprobe with a hist,
 # the usual latency script, both at +0) and bpftrace's bare entry uprobe.
 # Root. Prints ns per call and ratios. Other arrangements of the probes
 # (bpftrace 0.17 here cannot probe at an offset) are timed by
@@ -33,6 +34,8 @@ for ((round = 0; round < rounds; round++)); do
   run_case gridprobe_fast "$gridprobe" attach PID --preset "$root/bench/loop_target.yaml" --quiet
   run_case gridprobe_safe "$gridprobe" attach PID --preset "$root/bench/loop_target.yaml" --quiet \
     --return-mode safe
+  run_case gridprobe_fast_perf "$gridprobe" attach PID --preset "$root/bench/loop_target.yaml" \
+    --quiet --links single
   run_case bpftrace_pair bpftrace -p PID -e "$bt_pair"
   run_case bpftrace_entry bpftrace -p PID -e "$bt_entry"
 done | tee "$tmp/results"
@@ -46,6 +49,7 @@ sort -k1,1 -k2,2g "$tmp/results" | awk '
     printf "  uninstrumented                      %9.1f\n", ns["none"]
     printf "  gridprobe fast (uretprobe @+4)      %9.1f  (%.2fx bpftrace pair; goal <= 0.2x)\n", ns["gridprobe_fast"], ns["gridprobe_fast"] / pair
     printf "  gridprobe safe (uprobe on ret)      %9.1f  (%.2fx bpftrace pair; goal <= 1x)\n", ns["gridprobe_safe"], ns["gridprobe_safe"] / pair
+    printf "  gridprobe fast, perf-event links    %9.1f  (%.2fx bpftrace pair)\n", ns["gridprobe_fast_perf"], ns["gridprobe_fast_perf"] / pair
     printf "  bpftrace uprobe+uretprobe (+0)      %9.1f\n", pair
     printf "  bpftrace entry only (+0)            %9.1f\n", ns["bpftrace_entry"]
   }' 

@@ -126,6 +126,7 @@ struct ProfileFlags {
   std::string return_mode = "auto";
   bool i_know_it_can_crash = false;
   std::string debug_dir;
+  std::string links = "auto";
   const CLI::App* command = nullptr;
 
   bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
@@ -173,8 +174,21 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
   cmd->add_option("--debug-dir", f->debug_dir,
                   "Look for separate debug files of stripped binaries here first "
                   "(by build-id and debuglink), then in /usr/lib/debug");
+  cmd->add_option("--links", f->links,
+                  "How probes are made: auto, multi (uprobe_multi links, Linux 6.6+: fast "
+                  "attach and detach) or single (one perf-event uprobe per site)")
+      ->capture_default_str();
   cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
   cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
+}
+
+absl::StatusOr<LinkMode> ParseLinksFlag(const std::string& text) {
+  if (text == "auto") return LinkMode::kAuto;
+  if (text == "multi") return LinkMode::kMulti;
+  if (text == "single") return LinkMode::kSingle;
+  return WithExitCode(absl::InvalidArgumentError(
+                          absl::StrCat("--links '", text, "' is not one of auto, multi, single")),
+                      ExitCode::kUsage);
 }
 
 // What one profile run does: the defaults, then the configuration file,
@@ -260,6 +274,7 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   s.session.verbose = f.verbose;
   s.session.max_allocs = f.max_allocs;
   s.session.alloc_stacks = !f.no_alloc_stacks;
+  GP_ASSIGN_OR_RETURN(s.session.links, ParseLinksFlag(f.links));
   GP_ASSIGN_OR_RETURN(s.return_request, ParseReturnModeFlag(f.return_mode));
   s.i_know_it_can_crash = f.i_know_it_can_crash;
   return s;
@@ -327,10 +342,12 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
   std::fprintf(stderr,
                "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s "
-               "(return mode: %zu fast, %zu safe; %.0f ms)\n",
+               "(return mode: %zu fast, %zu safe; %s; %.0f ms)\n",
                session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
                module.path.c_str(), session->fast_symbols(),
-               symbols_total - session->fast_symbols(), absl::ToDoubleMilliseconds(attach_time));
+               symbols_total - session->fast_symbols(),
+               session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
+               absl::ToDoubleMilliseconds(attach_time));
   if (session->skipped_sites() > 0) {
     std::fprintf(stderr,
                  "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "

@@ -1,7 +1,9 @@
 #include "userspace/probe_session.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,7 +13,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -37,6 +41,99 @@ void DestroyConcurrently(std::vector<bpf_link*> links) {
     });
   }
   for (std::thread& t : threads) t.join();
+}
+
+// Closes every uprobe_multi link. Each close unregisters all of the link's
+// probes and waits once for the kernel to be done with them.
+void CloseConcurrently(const std::vector<int>& fds) {
+  if (fds.size() <= 1) {
+    for (int fd : fds) close(fd);
+    return;
+  }
+  std::vector<std::thread> threads;
+  for (int fd : fds) threads.emplace_back([fd] { close(fd); });
+  for (std::thread& t : threads) t.join();
+}
+
+// uprobe_multi links (Linux 6.6) through the raw syscall: libbpf 1.1.2 and
+// Debian 12's kernel headers predate them. The kernel's ABI, from
+// include/uapi/linux/bpf.h: BPF_LINK_CREATE's leading fields, then the
+// uprobe_multi member of its union.
+constexpr uint32_t kAttachUprobeMulti = 48;  // BPF_TRACE_UPROBE_MULTI
+constexpr uint32_t kUprobeMultiReturn = 1;   // BPF_F_UPROBE_MULTI_RETURN
+
+struct UprobeMultiAttr {
+  uint32_t prog_fd;
+  uint32_t target_fd;
+  uint32_t attach_type;
+  uint32_t flags;
+  uint64_t path;
+  uint64_t offsets;
+  uint64_t ref_ctr_offsets;
+  uint64_t cookies;
+  uint32_t cnt;
+  uint32_t multi_flags;
+  uint32_t pid;
+  uint32_t pad;
+};
+static_assert(sizeof(UprobeMultiAttr) == 64, "bpf_attr.link_create layout");
+
+// Returns the link's fd, or -errno.
+int CreateUprobeMulti(int prog_fd, int pid, const std::string& path,
+                      const std::vector<uint64_t>& offsets, const std::vector<uint64_t>& cookies,
+                      bool retprobe) {
+  UprobeMultiAttr attr;
+  std::memset(&attr, 0, sizeof(attr));
+  attr.prog_fd = static_cast<uint32_t>(prog_fd);
+  attr.attach_type = kAttachUprobeMulti;
+  attr.path = reinterpret_cast<uintptr_t>(path.c_str());
+  attr.offsets = reinterpret_cast<uintptr_t>(offsets.data());
+  attr.cookies = reinterpret_cast<uintptr_t>(cookies.data());
+  attr.cnt = static_cast<uint32_t>(offsets.size());
+  attr.multi_flags = retprobe ? kUprobeMultiReturn : 0;
+  attr.pid = static_cast<uint32_t>(pid);
+  long fd = syscall(__NR_bpf, 28 /* BPF_LINK_CREATE */, &attr, sizeof(attr));
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// Whether the running kernel knows uprobe_multi links: its BTF lists
+// BPF_TRACE_UPROBE_MULTI among the attach types.
+bool KernelHasUprobeMulti(const std::string& sysfs) {
+  btf* vmlinux = btf__parse((sysfs + "/kernel/btf/vmlinux").c_str(), nullptr);
+  if (vmlinux == nullptr) return false;
+  bool found = false;
+  int id = btf__find_by_name_kind(vmlinux, "bpf_attach_type", BTF_KIND_ENUM);
+  if (id > 0) {
+    const btf_type* t = btf__type_by_id(vmlinux, static_cast<uint32_t>(id));
+    const struct btf_enum* e = btf_enum(t);
+    for (uint16_t i = 0; i < btf_vlen(t) && !found; ++i) {
+      const char* name = btf__name_by_offset(vmlinux, e[i].name_off);
+      found = name != nullptr && std::strcmp(name, "BPF_TRACE_UPROBE_MULTI") == 0 &&
+              e[i].val == static_cast<int32_t>(kAttachUprobeMulti);
+    }
+  }
+  btf__free(vmlinux);
+  return found;
+}
+
+// A program made for uprobe_multi links reads its cookie from the link, so
+// the choice is made before loading.
+void ExpectUprobeMulti(bpf_object* obj) {
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    bpf_program__set_expected_attach_type(prog,
+                                          static_cast<bpf_attach_type>(kAttachUprobeMulti));
+  }
+}
+
+absl::Status AttachError(int err, const std::string& what) {
+  if (err == ESRCH) {
+    return WithExitCode(absl::NotFoundError(absl::StrCat(what, ": the process exited")),
+                        ExitCode::kNotFound);
+  }
+  return ErrnoError(err, what,
+                    err == EPERM || err == EACCES ? ExitCode::kPermission
+                                                  : ExitCode::kAttachFailed);
 }
 
 static_assert(sizeof(op_hist) == 8 * (6 + HIST_BUCKETS), "op_hist layout changed");
@@ -102,10 +199,24 @@ absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
   libbpf_set_print(PrintLibbpf);
 
   std::unique_ptr<ProbeSession> s(new ProbeSession());
+  switch (options.links) {
+    case LinkMode::kAuto: s->multi_ = KernelHasUprobeMulti(options.sysfs_root); break;
+    case LinkMode::kMulti:
+      if (!KernelHasUprobeMulti(options.sysfs_root)) {
+        return WithExitCode(absl::FailedPreconditionError(
+                                "this kernel has no uprobe_multi links (Linux 6.6 and later "
+                                "have them): use --links single or auto"),
+                            ExitCode::kKernelUnsupported);
+      }
+      s->multi_ = true;
+      break;
+    case LinkMode::kSingle: s->multi_ = false; break;
+  }
   s->nr_cpus_ = libbpf_num_possible_cpus();
   if (s->nr_cpus_ <= 0) return ErrnoError(-s->nr_cpus_, "count CPUs", ExitCode::kFailure);
   s->skel_ = latency_bpf::open();
   if (s->skel_ == nullptr) return LoadError(errno);
+  if (s->multi_) ExpectUprobeMulti(s->skel_->obj);
   int err = bpf_map__set_max_entries(s->skel_->maps.threads, options.max_threads);
   if (err) return ErrnoError(-err, "size the threads map", ExitCode::kFailure);
   err = latency_bpf::load(s->skel_);
@@ -120,6 +231,7 @@ absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
     if (err) return ErrnoError(-err, "configure the memory maps", ExitCode::kFailure);
     s->mem_->rodata->track_unattributed = options.memory == MemoryMode::kFull;
     s->mem_->rodata->collect_stacks = options.alloc_stacks;
+    if (s->multi_) ExpectUprobeMulti(s->mem_->obj);
     err = memory_bpf::load(s->mem_);
     if (err) return LoadError(-err);
   }
@@ -132,38 +244,106 @@ ProbeSession::~ProbeSession() {
   if (skel_ != nullptr) latency_bpf::destroy(skel_);
 }
 
-absl::Status ProbeSession::AttachOne(bpf_program* prog, int pid, const std::string& path,
-                                     const std::string& where, uint64_t offset, uint64_t cookie,
-                                     bool retprobe, bool skippable) {
-  LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
-  bpf_link* link = bpf_program__attach_uprobe_opts(prog, pid, path.c_str(), offset, &opts);
-  if (link != nullptr) {
-    links_.push_back(link);
-    return absl::OkStatus();
+absl::Status ProbeSession::AttachSingle(int pid, const std::string& path, const Site& site,
+                                        Links* links) {
+  if (multi_) {
+    int fd = CreateUprobeMulti(bpf_program__fd(site.prog), pid, path, {site.offset},
+                               {site.cookie}, site.retprobe);
+    if (fd >= 0) {
+      links->multi.push_back(fd);
+      ++links->probes;
+    }
+    errno = fd < 0 ? -fd : 0;
+  } else {
+    LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = site.cookie, .retprobe = site.retprobe);
+    bpf_link* link =
+        bpf_program__attach_uprobe_opts(site.prog, pid, path.c_str(), site.offset, &opts);
+    if (link != nullptr) {
+      links->perf.push_back(link);
+      ++links->probes;
+      errno = 0;
+    }
   }
   int err = errno;
+  if (err == 0) return absl::OkStatus();
   // The kernel cannot place a uprobe on some instructions (e.g. "notrack
   // jmp *%rax", a switch's jump table). An indirect jump is only an exit
   // when it is a tail call, so skipping it loses at most that path's
   // returns, which then show up as unwound frames; it is counted.
-  if (err == 524 /* ENOTSUPP */ && skippable) {
+  if (err == 524 /* ENOTSUPP */ && site.skippable) {
     ++skipped_sites_;
     return absl::OkStatus();
   }
-  std::string what = absl::StrFormat("attach %s to %s (pid %d)", retprobe ? "uretprobe" : "uprobe",
-                                     where, pid);
-  if (err == ESRCH) {
-    return WithExitCode(absl::NotFoundError(absl::StrCat(what, ": the process exited")),
-                        ExitCode::kNotFound);
+  return AttachError(err, absl::StrFormat("attach %s to %s (pid %d)",
+                                          site.retprobe ? "uretprobe" : "uprobe", site.where, pid));
+}
+
+absl::Status ProbeSession::AttachSites(int pid, const std::string& path,
+                                       const std::vector<Site>& sites, Links* links) {
+  Links made;
+  auto fail = [&](absl::Status st) {
+    Release(&made);
+    return st;
+  };
+  // One link per program and direction, holding all of its sites: the
+  // kernel registers them in one call and, at detach, waits once for all.
+  // A site the kernel may refuse gets a link of its own, so that refusing
+  // it costs only that site.
+  std::map<std::pair<bpf_program*, bool>, std::vector<const Site*>> groups;
+  for (const Site& site : sites) {
+    if (!multi_ || site.skippable) {
+      absl::Status st = AttachSingle(pid, path, site, &made);
+      if (!st.ok()) return fail(st);
+    } else {
+      groups[{site.prog, site.retprobe}].push_back(&site);
+    }
   }
-  return ErrnoError(err, what,
-                    err == EPERM || err == EACCES ? ExitCode::kPermission
-                                                  : ExitCode::kAttachFailed);
+  for (const auto& [key, group] : groups) {
+    std::vector<uint64_t> offsets, cookies;
+    for (const Site* site : group) {
+      offsets.push_back(site->offset);
+      cookies.push_back(site->cookie);
+    }
+    int fd = CreateUprobeMulti(bpf_program__fd(key.first), pid, path, offsets, cookies,
+                               key.second);
+    if (fd >= 0) {
+      made.multi.push_back(fd);
+      made.probes += group.size();
+      continue;
+    }
+    // The kernel says what failed, not where: find the site by trying each
+    // alone, so that the error names it.
+    for (const Site* site : group) {
+      Links probe;
+      absl::Status st = AttachSingle(pid, path, *site, &probe);
+      Release(&probe);
+      if (!st.ok()) return fail(st);
+    }
+    return fail(AttachError(-fd, absl::StrFormat("attach %zu %s as one uprobe_multi link to %s "
+                                                 "(pid %d)",
+                                                 group.size(),
+                                                 key.second ? "uretprobes" : "uprobes", path,
+                                                 pid)));
+  }
+  links->perf.insert(links->perf.end(), made.perf.begin(), made.perf.end());
+  links->multi.insert(links->multi.end(), made.multi.begin(), made.multi.end());
+  links->probes += made.probes;
+  return absl::OkStatus();
+}
+
+void ProbeSession::Release(Links* links) {
+  // Removing a perf-event uprobe waits for an RCU grace period while
+  // holding the kernel's event mutex, ~150 ms per probe here; from several
+  // threads at once part of that overlaps (12 probes: 1.0 s instead of
+  // 1.9-2.3 s). A uprobe_multi link waits once for all of its probes.
+  CloseConcurrently(links->multi);
+  DestroyConcurrently(std::move(links->perf));
+  *links = Links();
 }
 
 absl::Status ProbeSession::AttachAllocator(int pid, const symbols::AllocatorModule& allocator) {
-  alloc_links_begin_ = links_.size();
   if (mem_ == nullptr) return absl::FailedPreconditionError("memory tracking is off");
+  std::vector<Site> sites;
   for (const symbols::AllocatorFunction& f : allocator.functions) {
     bpf_program* enter = nullptr;
     switch (f.kind) {
@@ -178,20 +358,14 @@ absl::Status ProbeSession::AttachAllocator(int pid, const symbols::AllocatorModu
     const symbols::ResolvedSite& site = f.symbol.entry;
     std::string where = absl::StrFormat("%s+0x%x (%s) in %s", f.name, site.vaddr - f.symbol.vaddr,
                                         site.insn, allocator.path);
-    absl::Status st = AttachOne(enter, pid, allocator.open_path, where, site.file_offset, 0,
-                                false, false);
+    sites.push_back({enter, where, site.file_offset, 0, false, false});
     // Nothing unwinds through an allocator, so its return is a plain
     // uretprobe, at the entry site where the return address is at sp.
-    if (st.ok() && f.kind != symbols::AllocKind::kFree) {
-      st = AttachOne(mem_->progs.alloc_exit, pid, allocator.open_path, where, site.file_offset,
-                     0, true, false);
-    }
-    if (!st.ok()) {
-      Detach();
-      return st;
+    if (f.kind != symbols::AllocKind::kFree) {
+      sites.push_back({mem_->progs.alloc_exit, where, site.file_offset, 0, true, false});
     }
   }
-  return absl::OkStatus();
+  return AttachSites(pid, allocator.open_path, sites, &alloc_links_);
 }
 
 void ProbeSession::PauseMemory() {
@@ -275,33 +449,30 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
                         ExitCode::kBadInput);
   }
   nr_ops_ = module.ops.size();
-  auto attach_one = [&](bpf_program* prog, uint64_t op, const symbols::ResolvedSymbol& sym,
-                        const symbols::ResolvedSite& site, bool retprobe) {
-    std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
-                                        site.vaddr - sym.vaddr, site.insn, module.path);
-    return AttachOne(prog, pid, module.open_path, where, site.file_offset, op, retprobe,
-                     site.kind == symbols::SiteKind::kIndirectJump);
-  };
+  std::vector<Site> sites;
+  size_t fast = 0;
   for (size_t op = 0; op < module.ops.size(); ++op) {
     for (const symbols::ResolvedSymbol& sym : module.ops[op].symbols) {
-      absl::Status st = attach_one(skel_->progs.op_enter, op, sym, sym.entry, false);
+      auto site = [&](bpf_program* prog, const symbols::ResolvedSite& at, bool retprobe) {
+        std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
+                                            at.vaddr - sym.vaddr, at.insn, module.path);
+        sites.push_back({prog, std::move(where), at.file_offset, op, retprobe,
+                         at.kind == symbols::SiteKind::kIndirectJump});
+      };
+      site(skel_->progs.op_enter, sym.entry, false);
       if (sym.ret.mode == symbols::ReturnMode::kFast) {
         // The uretprobe shares the entry site: the kernel takes one trap for
         // both and reads the return address at sp, which nothing before the
         // entry site has moved (FindProbeSites keeps it intact).
-        if (st.ok()) st = attach_one(skel_->progs.op_return, op, sym, sym.entry, true);
-        if (st.ok()) ++fast_symbols_;
+        site(skel_->progs.op_return, sym.entry, true);
+        ++fast;
       } else {
-        for (size_t i = 0; st.ok() && i < sym.exits.size(); ++i) {
-          st = attach_one(skel_->progs.op_exit, op, sym, sym.exits[i], false);
-        }
-      }
-      if (!st.ok()) {
-        Detach();
-        return st;
+        for (const symbols::ResolvedSite& exit : sym.exits) site(skel_->progs.op_exit, exit, false);
       }
     }
   }
+  GP_RETURN_IF_ERROR(AttachSites(pid, module.open_path, sites, &op_links_));
+  fast_symbols_ = fast;
   return absl::OkStatus();
 }
 
@@ -332,16 +503,10 @@ uint64_t ProbeSession::MissedHits() const {
 }
 
 void ProbeSession::Detach() {
-  // Removing a uprobe waits for an RCU grace period under the kernel's
-  // event mutex, ~150 ms per probe here; from several threads at once
-  // part of that overlaps (12 probes: 1.0 s instead of 1.9-2.3 s). The
-  // allocator probes, attached last, go first: they read the state the
+  // The allocator probes, attached last, go first: they read the state the
   // operation probes keep.
-  DestroyConcurrently(std::vector<bpf_link*>(links_.begin() + alloc_links_begin_, links_.end()));
-  links_.resize(alloc_links_begin_);
-  DestroyConcurrently(std::move(links_));
-  links_.clear();
-  alloc_links_begin_ = 0;
+  Release(&alloc_links_);
+  Release(&op_links_);
 }
 
 }  // namespace gridprobe

@@ -28,12 +28,20 @@ enum class MemoryMode {
 };
 const char* MemoryModeName(MemoryMode mode);
 
+// How probes are made in the kernel.
+enum class LinkMode {
+  kAuto,    // kMulti when the running kernel has it, else kSingle
+  kMulti,   // one uprobe_multi link per program and module (Linux 6.6+)
+  kSingle,  // one perf-event uprobe per site (any kernel with uprobes)
+};
+
 struct ProbeSessionOptions {
   uint32_t max_threads = 4096;  // threads with open frames tracked at once
   MemoryMode memory = MemoryMode::kOff;
   uint32_t max_allocs = 262144;  // live allocations tracked at once
   bool alloc_stacks = true;      // user stack of every tracked allocation
   std::string sysfs_root = "/sys";
+  LinkMode links = LinkMode::kAuto;
   bool verbose = false;  // pass libbpf's own messages to stderr
 };
 
@@ -75,7 +83,9 @@ class ProbeSession {
   // the same CPU (bpf_prog_info.recursion_misses).
   uint64_t MissedHits() const;
 
-  size_t probe_count() const { return links_.size(); }
+  size_t probe_count() const { return op_links_.probes + alloc_links_.probes; }
+  // Whether probes are made as uprobe_multi links (see LinkMode).
+  bool multi_links() const { return multi_; }
   // Indirect-jump exit sites the kernel could not probe (see Attach).
   size_t skipped_sites() const { return skipped_sites_; }
   // Symbols timed with a uretprobe (fast return mode).
@@ -87,16 +97,36 @@ class ProbeSession {
  private:
   ProbeSession() = default;
 
-  absl::Status AttachOne(bpf_program* prog, int pid, const std::string& path,
-                         const std::string& where, uint64_t offset, uint64_t cookie,
-                         bool retprobe, bool skippable);
+  // One probe to make: `prog` at `offset` in the file, `cookie` for the
+  // program to read. `where` names it in errors.
+  struct Site {
+    bpf_program* prog;
+    std::string where;
+    uint64_t offset;
+    uint64_t cookie;
+    bool retprobe;
+    bool skippable;  // an indirect jump: the kernel may refuse it, counted
+  };
+  // The kernel objects that hold a set of probes.
+  struct Links {
+    std::vector<bpf_link*> perf;  // kSingle: one per probe
+    std::vector<int> multi;       // kMulti: uprobe_multi link fds
+    size_t probes = 0;
+  };
+
+  // Makes every probe of `sites` on the file at `path`, for `pid` only. All
+  // or nothing: on error nothing of `sites` stays attached.
+  absl::Status AttachSites(int pid, const std::string& path, const std::vector<Site>& sites,
+                           Links* links);
+  absl::Status AttachSingle(int pid, const std::string& path, const Site& site, Links* links);
+  static void Release(Links* links);
 
   latency_bpf* skel_ = nullptr;
   memory_bpf* mem_ = nullptr;
-  std::vector<bpf_link*> links_;
+  bool multi_ = false;
+  Links op_links_;
+  Links alloc_links_;
   size_t nr_ops_ = 0;
-  // links_[alloc_links_begin_...] are the allocator probes.
-  size_t alloc_links_begin_ = 0;
   size_t skipped_sites_ = 0;
   size_t fast_symbols_ = 0;
   int nr_cpus_ = 0;

@@ -32,6 +32,8 @@ struct RunOptions {
   symbols::ReturnRequest return_mode = symbols::ReturnRequest::kAuto;
   bool acknowledged = false;  // --i-know-it-can-crash
   bool expect_clean_exit = true;
+  LinkMode links = LinkMode::kAuto;
+  bool detach_before_go = false;  // remove the probes before the target works
 };
 
 class LatencyBpfTest : public ::testing::Test {
@@ -61,12 +63,17 @@ class LatencyBpfTest : public ::testing::Test {
       EXPECT_TRUE(chosen.ok()) << chosen;
       module_ = *module;
     }
-    auto session = ProbeSession::Create({});
+    ProbeSessionOptions options;
+    options.links = o.links;
+    auto session = ProbeSession::Create(options);
     EXPECT_TRUE(session.ok()) << session.status();
     if (!session.ok() || !module.ok()) return {};
     absl::Status st = (*session)->Attach(child.pid(), *module);
     EXPECT_TRUE(st.ok()) << st;
     fast_symbols_ = (*session)->fast_symbols();
+    multi_links_ = (*session)->multi_links();
+    probes_ = (*session)->probe_count();
+    if (o.detach_before_go) (*session)->Detach();
 
     child.WriteLine("go");
     std::string line;
@@ -91,6 +98,8 @@ class LatencyBpfTest : public ::testing::Test {
 
   uint64_t missed_ = 0;
   size_t fast_symbols_ = 0;
+  bool multi_links_ = false;
+  size_t probes_ = 0;
   int wait_status_ = 0;
   symbols::ResolvedModule module_;
 };
@@ -128,6 +137,40 @@ TEST_F(LatencyBpfTest, CountsEveryCallFromSeveralThreads) {
   EXPECT_GT(h[kLeaf].min(), 0u);
   EXPECT_LE(h[kLeaf].min(), h[kLeaf].Percentile(0.5));
   EXPECT_LE(h[kLeaf].Percentile(0.99), h[kLeaf].max());
+}
+
+// This kernel (6.18) has uprobe_multi links and auto takes them; one
+// perf-event link per probe, as on older kernels, counts the same calls.
+TEST_F(LatencyBpfTest, PerfEventLinksCountTheSameCallsAsMultiLinks) {
+  auto multi = Run({"nest", "200"});
+  EXPECT_TRUE(multi_links_);
+  const size_t probes = probes_;
+  RunOptions single;
+  single.links = LinkMode::kSingle;
+  auto perf = Run({"nest", "200"}, nullptr, single);
+  EXPECT_FALSE(multi_links_);
+  EXPECT_EQ(probes_, probes);
+  ASSERT_EQ(multi.size(), 5u);
+  ASSERT_EQ(perf.size(), 5u);
+  for (size_t op = 0; op < multi.size(); ++op) {
+    EXPECT_EQ(multi[op].count(), perf[op].count()) << "op " << op;
+  }
+  EXPECT_EQ(multi[kOuter].count(), 200u);
+  EXPECT_EQ(multi[kLeaf].count(), 1000u);
+}
+
+// Detach removes every probe: calls made afterwards are not seen, whichever
+// kind of link held them.
+TEST_F(LatencyBpfTest, NothingIsCountedAfterDetach) {
+  for (LinkMode links : {LinkMode::kMulti, LinkMode::kSingle}) {
+    RunOptions o;
+    o.links = links;
+    o.detach_before_go = true;
+    auto h = Run({"nest", "100"}, nullptr, o);
+    EXPECT_GT(probes_, 5u);
+    ASSERT_EQ(h.size(), 5u);
+    for (const Histogram& op : h) EXPECT_EQ(op.count(), 0u) << "links " << static_cast<int>(links);
+  }
 }
 
 TEST_F(LatencyBpfTest, TimesNestedCallsSeparately) {

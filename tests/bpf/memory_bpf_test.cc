@@ -31,7 +31,8 @@ class MemoryBpfTest : public ::testing::Test {
 
   // Runs alloc_target (or `argv`, which must exec it) under the given mode;
   // fills counters and live list.
-  void Run(MemoryMode mode, std::vector<std::string> argv = {}) {
+  void Run(MemoryMode mode, std::vector<std::string> argv = {},
+           LinkMode links = LinkMode::kAuto) {
     if (argv.empty()) argv = {SelfDir() + "/alloc_target"};
     ChildProcess child(argv);
     ASSERT_EQ(child.ReadLine().rfind("ready", 0), 0u);
@@ -56,6 +57,7 @@ class MemoryBpfTest : public ::testing::Test {
     }
     ProbeSessionOptions options;
     options.memory = mode;
+    options.links = links;
     auto session = ProbeSession::Create(options);
     ASSERT_TRUE(session.ok()) << session.status();
     ASSERT_TRUE((*session)->Attach(child.pid(), *module).ok());
@@ -184,6 +186,14 @@ TEST_F(MemoryBpfTest, ChargesEveryAllocationToItsOperationExactly) {
   // The 100 blocks allocated before attach were freed after it: ignored.
   EXPECT_GE(counters_.unknown_frees, 100u);
   // reallocarray/aligned_alloc internals are not double counted; nothing failed.
+  EXPECT_EQ(counters_.failed, 0u);
+}
+
+// The same exact accounting through one perf-event link per probe, as on a
+// kernel older than uprobe_multi links.
+TEST_F(MemoryBpfTest, PerfEventLinksChargeTheSameAllocations) {
+  Run(MemoryMode::kFull, {}, LinkMode::kSingle);
+  ExpectExactOperation(counters_, live_, true);
   EXPECT_EQ(counters_.failed, 0u);
 }
 

@@ -492,6 +492,9 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   std::tie(rc, err) = RunGridprobe({"attach", "12ab"});
   EXPECT_EQ(rc, 2);
   EXPECT_EQ(err, "gridprobe: '12ab' is not a process id\n");
+  std::tie(rc, err) = RunGridprobe({"attach", "1", "--links", "bogus"});
+  EXPECT_EQ(rc, 2);
+  EXPECT_EQ(err, "gridprobe: --links 'bogus' is not one of auto, multi, single\n");
 
   // gridprobe run: a program that is not there, a configuration with a typo
   // (checked before anything is started), a program without the library.
