@@ -220,32 +220,46 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
   return module;
 }
 
-absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
-                                                const EntryPolicy& policy,
-                                                const std::string& proc_root,
-                                                const std::vector<std::string>& debug_dirs) {
-  GP_ASSIGN_OR_RETURN(std::vector<Mapping> maps, ReadMaps(pid, proc_root));
+const Mapping* FindPresetLibrary(const LibraryPreset& preset, const std::vector<Mapping>& maps) {
   const Mapping* found = nullptr;
-  std::set<std::string> paths;
   for (const Mapping& m : maps) {
     if (m.path.empty() || m.path[0] != '/') continue;
-    paths.insert(BaseName(m.path));
     for (const std::string& glob : preset.match) {
       if (GlobMatch(glob, BaseName(m.path)) && (found == nullptr || m.executable())) {
         if (found == nullptr || !found->executable()) found = &m;
       }
     }
   }
-  if (found == nullptr) {
-    return WithExitCode(
-        absl::FailedPreconditionError(absl::StrCat(
-            "process ", pid, " does not map the library of preset '", preset.name, "' (",
-            absl::StrJoin(preset.match, " or "),
-            "); is it the right process, or is the library loaded later?")),
-        ExitCode::kLibraryNotMapped);
-  }
-  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root), policy,
+  return found;
+}
+
+absl::Status LibraryNotMappedError(const LibraryPreset& preset, int pid) {
+  return WithExitCode(
+      absl::FailedPreconditionError(absl::StrCat(
+          "process ", pid, " does not map the library of preset '", preset.name, "' (",
+          absl::StrJoin(preset.match, " or "),
+          "); is it the right process? If it loads the library later (dlopen), add "
+          "--wait-library")),
+      ExitCode::kLibraryNotMapped);
+}
+
+absl::StatusOr<ResolvedModule> ResolveInMapping(const LibraryPreset& preset, int pid,
+                                                const Mapping& library,
+                                                const EntryPolicy& policy,
+                                                const std::string& proc_root,
+                                                const std::vector<std::string>& debug_dirs) {
+  return ResolveInFile(preset, library.path, HostPathOf(pid, library, proc_root), policy,
                        debug_dirs);
+}
+
+absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
+                                                const EntryPolicy& policy,
+                                                const std::string& proc_root,
+                                                const std::vector<std::string>& debug_dirs) {
+  GP_ASSIGN_OR_RETURN(std::vector<Mapping> maps, ReadMaps(pid, proc_root));
+  const Mapping* found = FindPresetLibrary(preset, maps);
+  if (found == nullptr) return LibraryNotMappedError(preset, pid);
+  return ResolveInMapping(preset, pid, *found, policy, proc_root, debug_dirs);
 }
 
 absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,

@@ -11,6 +11,7 @@
 #include "symbols/debug_info.h"
 #include "symbols/library_preset.h"
 #include "symbols/probe_sites.h"
+#include "symbols/proc_maps.h"
 #include "symbols/return_mode.h"
 
 namespace gridprobe::symbols {
@@ -69,6 +70,19 @@ absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool 
 absl::StatusOr<ResolvedModule> ResolveInFile(
     const LibraryPreset& preset, const std::string& path, const std::string& open_path,
     const EntryPolicy& policy, const std::vector<std::string>& debug_dirs = DefaultDebugDirs());
+
+// The mapping of the preset's library among `maps` (its executable one when
+// there is one), or nullptr when the process does not map it.
+const Mapping* FindPresetLibrary(const LibraryPreset& preset, const std::vector<Mapping>& maps);
+
+// The kLibraryNotMapped error for `pid`.
+absl::Status LibraryNotMappedError(const LibraryPreset& preset, int pid);
+
+// Resolves the preset in the file of `pid`'s mapping `library`.
+absl::StatusOr<ResolvedModule> ResolveInMapping(
+    const LibraryPreset& preset, int pid, const Mapping& library, const EntryPolicy& policy,
+    const std::string& proc_root = "/proc",
+    const std::vector<std::string>& debug_dirs = DefaultDebugDirs());
 
 // Finds the preset's library among `pid`'s mappings and resolves it there.
 // kLibraryNotMapped when the process does not map it (yet).

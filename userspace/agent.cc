@@ -87,13 +87,14 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   absl::Cleanup restore = [&old_mask] { sigprocmask(SIG_SETMASK, &old_mask, nullptr); };
   int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
   int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+  int poll_fd = options.poll ? timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC) : -1;
   int pid_fd = PidfdOpen(target.pid);
   absl::Cleanup close_fds = [=] {
-    for (int fd : {sig_fd, timer_fd, pid_fd}) {
+    for (int fd : {sig_fd, timer_fd, poll_fd, pid_fd}) {
       if (fd >= 0) close(fd);
     }
   };
-  if (sig_fd < 0 || timer_fd < 0) {
+  if (sig_fd < 0 || timer_fd < 0 || (options.poll && poll_fd < 0)) {
     return ErrnoError(errno, "set up the agent's event loop", ExitCode::kFailure);
   }
   if (pid_fd < 0 && errno == ESRCH) {
@@ -104,6 +105,12 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   its.it_interval = absl::ToTimespec(options.interval);
   its.it_value = its.it_interval;
   timerfd_settime(timer_fd, 0, &its, nullptr);
+  if (poll_fd >= 0) {
+    itimerspec poll_its{};
+    poll_its.it_interval = absl::ToTimespec(options.poll_interval);
+    poll_its.it_value = poll_its.it_interval;
+    timerfd_settime(poll_fd, 0, &poll_its, nullptr);
+  }
 
   const absl::Time start = options.start == absl::InfinitePast() ? absl::Now() : options.start;
   const absl::Time deadline = options.duration > absl::ZeroDuration()
@@ -140,13 +147,15 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   };
 
   for (bool running = true; running;) {
-    pollfd fds[3] = {{sig_fd, POLLIN, 0}, {timer_fd, POLLIN, 0}, {pid_fd, POLLIN, 0}};
+    // A closed slot (fd -1) is ignored by poll.
+    pollfd fds[4] = {{sig_fd, POLLIN, 0}, {timer_fd, POLLIN, 0}, {pid_fd, POLLIN, 0},
+                     {poll_fd, POLLIN, 0}};
     int timeout_ms = -1;
     if (deadline != absl::InfiniteFuture()) {
       timeout_ms = static_cast<int>(
           std::max<int64_t>(0, absl::ToInt64Milliseconds(deadline - absl::Now()) + 1));
     }
-    int n = poll(fds, pid_fd >= 0 ? 3 : 2, timeout_ms);
+    int n = poll(fds, 4, timeout_ms);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError(errno, "wait for events", ExitCode::kFailure);
     absl::Time now = absl::Now();
@@ -168,6 +177,10 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
       uint64_t expirations;
       (void)!read(timer_fd, &expirations, sizeof(expirations));
       GP_RETURN_IF_ERROR(tick(now));
+    } else if (fds[3].revents & POLLIN) {
+      uint64_t expirations;
+      (void)!read(poll_fd, &expirations, sizeof(expirations));
+      GP_RETURN_IF_ERROR(options.poll(now));
     }
   }
 

@@ -4,6 +4,7 @@
 #define GRIDPROBE_USERSPACE_AGENT_H_
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ struct AgentOptions {
   const Symbolizer* symbolizer = nullptr;
   // When the first probe went in; the report's window starts there.
   absl::Time start = absl::InfinitePast();
+  // Called every poll_interval (the library watch); an error ends the run
+  // with that error.
+  std::function<absl::Status(absl::Time now)> poll;
+  absl::Duration poll_interval = absl::Milliseconds(200);
 };
 
 // Why the loop ended.

@@ -33,6 +33,7 @@
 #include "userspace/calibration.h"
 #include "userspace/config/config.h"
 #include "userspace/launcher.h"
+#include "userspace/library_watch.h"
 #include "userspace/probe_session.h"
 
 namespace gridprobe {
@@ -83,10 +84,11 @@ absl::StatusOr<symbols::EntryPolicy> OperationPolicy(Calibration* calibration) {
   return policy;
 }
 
-std::vector<OpIdentity> Identities(const symbols::ResolvedModule& module) {
+std::vector<OpIdentity> Identities(const symbols::LibraryPreset& preset,
+                                   const std::string& module) {
   std::vector<OpIdentity> ids;
-  for (const symbols::ResolvedOperation& op : module.ops) {
-    ids.push_back({op.name, absl::StrJoin(op.patterns, ", "), module.path,
+  for (const symbols::OperationSpec& op : preset.operations) {
+    ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module,
                    ParseImpact(op.impact).value_or(Impact::kUserVisible)});
   }
   return ids;
@@ -127,6 +129,7 @@ struct ProfileFlags {
   bool i_know_it_can_crash = false;
   std::string debug_dir;
   std::string links = "auto";
+  bool wait_library = false;
   const CLI::App* command = nullptr;
 
   bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
@@ -174,6 +177,9 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
   cmd->add_option("--debug-dir", f->debug_dir,
                   "Look for separate debug files of stripped binaries here first "
                   "(by build-id and debuglink), then in /usr/lib/debug");
+  cmd->add_flag("--wait-library", f->wait_library,
+                "If the process does not map the preset's library yet, wait until it loads it "
+                "(dlopen) instead of failing");
   cmd->add_option("--links", f->links,
                   "How probes are made: auto, multi (uprobe_multi links, Linux 6.6+: fast "
                   "attach and detach) or single (one perf-event uprobe per site)")
@@ -202,6 +208,7 @@ struct Settings {
   ProbeSessionOptions session;
   symbols::ReturnRequest return_request;
   bool i_know_it_can_crash = false;
+  bool wait_library = false;
   // Where separate debug files of stripped binaries are looked for.
   std::vector<std::string> debug_dirs = symbols::DefaultDebugDirs();
 };
@@ -277,6 +284,7 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   GP_ASSIGN_OR_RETURN(s.session.links, ParseLinksFlag(f.links));
   GP_ASSIGN_OR_RETURN(s.return_request, ParseReturnModeFlag(f.return_mode));
   s.i_know_it_can_crash = f.i_know_it_can_crash;
+  s.wait_library = f.wait_library;
   return s;
 }
 
@@ -301,15 +309,13 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   }
   Calibration calibration;
   GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
-  GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
-                      symbols::ResolveInProcess(preset, pid, policy, "/proc", settings.debug_dirs));
-  GP_RETURN_IF_ERROR(
-      symbols::ChooseReturnModes(&module, settings.return_request, settings.i_know_it_can_crash));
-  if (!module.debug_file.empty()) {
-    std::fprintf(stderr, "gridprobe: symbols of %s from its debug file %s\n", module.path.c_str(),
-                 module.debug_file.c_str());
-  }
   TargetInfo target = ReadTargetInfo(pid);
+  LibraryWatchOptions watch_options;
+  watch_options.policy = policy;
+  watch_options.return_request = settings.return_request;
+  watch_options.i_know_it_can_crash = settings.i_know_it_can_crash;
+  watch_options.debug_dirs = settings.debug_dirs;
+  LibraryWatch watch(session.get(), pid, preset, watch_options);
   // Everything that reads files comes before the first probe, so that the
   // measured window starts at attach.
   std::unique_ptr<memory::MemoryAnalyzer> analyzer;
@@ -318,7 +324,7 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   if (settings.memory != MemoryMode::kOff) {
     GP_ASSIGN_OR_RETURN(allocator, symbols::ResolveAllocator(pid, calibration.emulated));
     std::vector<std::string> names;
-    for (const symbols::ResolvedOperation& op : module.ops) names.push_back(op.name);
+    for (const symbols::OperationSpec& op : preset.operations) names.push_back(op.name);
     memory::MemoryAnalyzerOptions mo;
     mo.mode = MemoryModeName(settings.memory);
     mo.allocator = allocator->family;
@@ -330,7 +336,8 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
     options.symbolizer = symbolizer.get();
   }
   options.start = absl::Now();
-  GP_RETURN_IF_ERROR(session->Attach(pid, module));
+  GP_ASSIGN_OR_RETURN(bool mapped, watch.Poll(options.start));
+  if (!mapped && !settings.wait_library) return symbols::LibraryNotMappedError(preset, pid);
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
     std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s; %s\n",
@@ -338,16 +345,28 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
                  allocator->path.c_str(), symbols::DescribeCxxOperators(*allocator).c_str());
   }
   const absl::Duration attach_time = absl::Now() - options.start;
-  size_t symbols_total = 0;
-  for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
-  std::fprintf(stderr,
-               "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s "
-               "(return mode: %zu fast, %zu safe; %s; %.0f ms)\n",
-               session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
-               module.path.c_str(), session->fast_symbols(),
-               symbols_total - session->fast_symbols(),
-               session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
-               absl::ToDoubleMilliseconds(attach_time));
+  if (mapped) {
+    const symbols::ResolvedModule& module = *watch.module();
+    if (!module.debug_file.empty()) {
+      std::fprintf(stderr, "gridprobe: symbols of %s from its debug file %s\n",
+                   module.path.c_str(), module.debug_file.c_str());
+    }
+    size_t symbols_total = 0;
+    for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
+    std::fprintf(stderr,
+                 "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s "
+                 "(return mode: %zu fast, %zu safe; %s; %.0f ms)\n",
+                 session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
+                 module.path.c_str(), session->fast_symbols(),
+                 symbols_total - session->fast_symbols(),
+                 session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
+                 absl::ToDoubleMilliseconds(attach_time));
+  } else {
+    std::fprintf(stderr,
+                 "gridprobe: pid %d (%s) does not map %s yet; waiting for it to load the "
+                 "library of preset '%s'\n",
+                 pid, target.comm.c_str(), watch.module_name().c_str(), preset.name.c_str());
+  }
   if (session->skipped_sites() > 0) {
     std::fprintf(stderr,
                  "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "
@@ -358,10 +377,24 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
     std::fprintf(stderr, "gridprobe: judging %s windows against budgets '%s'\n",
                  absl::FormatDuration(options.interval).c_str(), settings.budgets.c_str());
   }
+  observers.push_back(&watch);
+  options.poll = [&watch, pid](absl::Time now) -> absl::Status {
+    absl::StatusOr<bool> polled = watch.Poll(now);
+    // The process ending between two polls is the agent's to notice.
+    if (!polled.ok() && kill(pid, 0) != 0 && errno == ESRCH) return absl::OkStatus();
+    return polled.status();
+  };
   GP_RETURN_IF_ERROR(attached());
   GP_ASSIGN_OR_RETURN(StopReason reason,
-                      RunAgent(*session, target, Identities(module), options, observers));
+                      RunAgent(*session, target, Identities(preset, watch.module_name()), options,
+                               observers));
   (void)reason;
+  if (watch.events().empty()) {
+    return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
+                            "pid ", pid, " (", target.comm, ") never loaded the library of preset '",
+                            preset.name, "' (", watch.module_name(), ") while profiled")),
+                        ExitCode::kLibraryNotMapped);
+  }
   return absl::OkStatus();
 }
 

@@ -471,9 +471,15 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
       }
     }
   }
+  skipped_sites_ = 0;
   GP_RETURN_IF_ERROR(AttachSites(pid, module.open_path, sites, &op_links_));
   fast_symbols_ = fast;
   return absl::OkStatus();
+}
+
+void ProbeSession::DetachOperations() {
+  Release(&op_links_);
+  fast_symbols_ = 0;
 }
 
 absl::StatusOr<std::vector<Histogram>> ProbeSession::Read() const {

@@ -58,8 +58,14 @@ class ProbeSession {
   // only: for a symbol in fast return mode a uretprobe at its entry site, in
   // safe mode uprobes on its exits. Operation i of module.ops is op id i. All or nothing: on error,
   // whatever was attached is detached again.
-  // REQUIRES: module.ops.size() <= GP_MAX_OPS, called once.
+  // May be called again after DetachOperations, for the same operations in
+  // a module mapped anew; the histograms go on counting.
+  // REQUIRES: module.ops.size() <= GP_MAX_OPS; no operation probes attached.
   absl::Status Attach(int pid, const symbols::ResolvedModule& module);
+
+  // Removes the operation probes only (the module was unmapped); the
+  // allocator's stay.
+  void DetachOperations();
 
   // Puts the memory programs on the allocator family. REQUIRES: memory mode
   // is not kOff and Attach succeeded.
@@ -90,6 +96,9 @@ class ProbeSession {
   size_t skipped_sites() const { return skipped_sites_; }
   // Symbols timed with a uretprobe (fast return mode).
   size_t fast_symbols() const { return fast_symbols_; }
+
+  // Operation probes attached now.
+  size_t operation_probes() const { return op_links_.probes; }
 
   // Removes every probe from the target. Idempotent.
   void Detach();

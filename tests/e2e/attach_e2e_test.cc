@@ -29,6 +29,8 @@ using ::gridprobe::testing::ChildProcess;
 const std::string kGridprobe = GRIDPROBE_BIN;
 const std::string kDemo = GRIDKIT_DEMO_BIN;
 const std::string kSqliteWorkload = SQLITE_WORKLOAD_BIN;
+const std::string kDlopenTarget = DLOPEN_TARGET_BIN;
+const std::string kGpdlLib = GPDL_LIB;
 
 // A fresh path for every call: a file left by an earlier run must never be
 // mistaken for this run's output.
@@ -51,6 +53,22 @@ std::string ReadFile(const std::string& path) {
 bool WaitForText(const std::string& path, const std::string& text, int timeout_ms = 30000) {
   for (int waited = 0; waited < timeout_ms; waited += 20) {
     if (ReadFile(path).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// Polls `path` until `text` occurs `times` times in it.
+bool WaitForCount(const std::string& path, const std::string& text, size_t times,
+                  int timeout_ms = 30000) {
+  for (int waited = 0; waited < timeout_ms; waited += 20) {
+    const std::string content = ReadFile(path);
+    size_t found = 0;
+    for (size_t at = content.find(text); at != std::string::npos;
+         at = content.find(text, at + 1)) {
+      ++found;
+    }
+    if (found >= times) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return false;
@@ -482,6 +500,64 @@ TEST_F(AttachE2eTest, TargetInItsOwnPidNamespaceIsProfiledByItsHostPid) {
   ASSERT_FALSE(truth.is_discarded());
   EXPECT_EQ(report["target"]["pid"].get<int>(), host_pid);
   ExpectCountsMatch(report, truth);
+}
+
+// A library the process loads after gridprobe attached is probed from when
+// it appears; unloaded, its probes come off; loaded again, they go back on.
+// Every call made while it was loaded and probed is counted, and the report
+// says when it came and went.
+TEST_F(AttachE2eTest, ALibraryLoadedLaterIsProbedWhileItIsMapped) {
+  ChildProcess target({kDlopenTarget, kGpdlLib});
+  ASSERT_EQ(target.ReadLine().rfind("ready", 0), 0u);
+  const std::string pid = std::to_string(target.pid());
+  const std::string preset = std::string(GRIDPROBE_TESTS_DIR) + "/targets/dlopen_target.yaml";
+
+  // Without --wait-library a library that is not mapped yet is an error
+  // that says what to do.
+  auto [rc, err] = RunGridprobe({"attach", pid, "--preset", preset});
+  EXPECT_EQ(rc, 5) << err;
+  EXPECT_NE(err.find("add --wait-library"), std::string::npos) << err;
+
+  const std::string report = TempPath("report.json");
+  const std::string gp_err = TempPath("gridprobe.err");
+  ChildProcess gp({kGridprobe, "attach", pid, "--preset", preset, "--wait-library", "--quiet",
+                   "--report-json", report},
+                  gp_err);
+  ASSERT_TRUE(WaitForText(gp_err, "waiting for it to load the library")) << ReadFile(gp_err);
+  auto command = [&target](const std::string& line) {
+    target.WriteLine(line);
+    EXPECT_EQ(target.ReadLine(), "ok") << line;
+  };
+  command("load");
+  ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 1)) << ReadFile(gp_err);
+  command("call 300");
+  command("unload");
+  ASSERT_TRUE(WaitForCount(gp_err, "was unloaded", 1)) << ReadFile(gp_err);
+  command("load");
+  ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 2)) << ReadFile(gp_err);
+  command("call 200");
+  target.WriteLine("exit");
+  int status = target.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  status = gp.Wait(30000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << ": " << ReadFile(gp_err);
+
+  nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
+  ASSERT_FALSE(r.is_discarded()) << "no report";
+  const nlohmann::json* work = FindOp(r, "work");
+  ASSERT_NE(work, nullptr) << r.dump(1);
+  EXPECT_EQ((*work)["calls"].get<uint64_t>(), 500u);
+  const nlohmann::json& events = r["library"]["events"];
+  ASSERT_EQ(events.size(), 3u) << r["library"].dump(1);
+  const char* expected[] = {"loaded", "unloaded", "loaded"};
+  double last_s = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i]["event"], expected[i]) << i;
+    EXPECT_EQ(events[i]["path"], kGpdlLib) << i;
+    EXPECT_GT(events[i]["probes"].get<uint64_t>(), 0u) << i;
+    EXPECT_GE(events[i]["at_s"].get<double>(), last_s) << i;
+    last_s = events[i]["at_s"].get<double>();
+  }
 }
 
 TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
