@@ -28,6 +28,12 @@
 
 /* Operations one gridprobe instance can time (the per-op map's size). */
 #define GP_MAX_OPS		64
+/* Per-process histograms (attach --all): one per (process, operation). */
+struct proc_op_key {
+	__u32 tgid;
+	__u32 op;
+};
+
 /* Nested/recursive calls tracked per thread; deeper calls are counted as untracked. */
 #define GP_MAX_FRAMES		128
 

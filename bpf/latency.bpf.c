@@ -27,6 +27,45 @@ struct {
 	__type(value, struct op_hist);
 } hists SEC(".maps");
 
+/*
+ * attach --all: the same histogram per (process, operation) as well, so the
+ * report can break the totals down. Entries are made on a process's first
+ * call (no preallocation: most slots are never used); when the map is full
+ * the call is in the totals only and counted in proc_overflow.
+ */
+const volatile __u8 per_process = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);	/* sized by user space before load */
+	__type(key, struct proc_op_key);
+	__type(value, struct op_hist);
+} proc_hists SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct op_hist);
+} zero_hist SEC(".maps");
+
+/* The name of a process whose histogram the kernel made, taken at its first
+ * call: it may be gone before user space looks. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* sized by user space before load */
+	__type(key, __u32);
+	__type(value, char[16]);
+} proc_comms SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} proc_overflow SEC(".maps");
+
 /* A zeroed value to insert new threads from (too big for the BPF stack). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -40,21 +79,53 @@ static __always_inline struct op_hist *hist_of(__u32 op)
 	return bpf_map_lookup_elem(&hists, &op);
 }
 
+/* The calling process's histogram of `op`, made on first use; NULL when not
+ * per process or the map is full. */
+static __always_inline struct op_hist *proc_hist_of(__u32 op)
+{
+	struct proc_op_key key = { .tgid = bpf_get_current_pid_tgid() >> 32, .op = op };
+	struct op_hist *h;
+	__u32 zero = 0;
+
+	if (!per_process)
+		return NULL;
+	h = bpf_map_lookup_elem(&proc_hists, &key);
+	if (h)
+		return h;
+	h = bpf_map_lookup_elem(&zero_hist, &zero);
+	if (h)
+		bpf_map_update_elem(&proc_hists, &key, h, BPF_NOEXIST);
+	if (!bpf_map_lookup_elem(&proc_comms, &key.tgid)) {
+		char comm[16] = {};
+
+		bpf_get_current_comm(comm, sizeof(comm));
+		bpf_map_update_elem(&proc_comms, &key.tgid, comm, BPF_NOEXIST);
+	}
+	h = bpf_map_lookup_elem(&proc_hists, &key);
+	if (!h) {
+		__u64 *overflow = bpf_map_lookup_elem(&proc_overflow, &zero);
+
+		if (overflow)
+			(*overflow)++;
+	}
+	return h;
+}
+
 static __always_inline void count_unwound(__u32 op)
 {
 	struct op_hist *h = hist_of(op);
 
 	if (h)
 		h->unwound++;
+	h = proc_hist_of(op);
+	if (h)
+		h->unwound++;
 }
 
-static __always_inline void record(__u32 op, __u64 ns)
+static __always_inline void add_sample(struct op_hist *h, __u64 ns)
 {
-	struct op_hist *h = hist_of(op);
 	__u32 b;
 
-	if (!h)
-		return;
 	if (h->count == 0 || ns < h->min_ns)
 		h->min_ns = ns;
 	if (ns > h->max_ns)
@@ -64,6 +135,17 @@ static __always_inline void record(__u32 op, __u64 ns)
 	b = hist_bucket(ns);
 	if (b < HIST_BUCKETS)
 		h->buckets[b]++;
+}
+
+static __always_inline void record(__u32 op, __u64 ns)
+{
+	struct op_hist *h = hist_of(op);
+
+	if (h)
+		add_sample(h, ns);
+	h = proc_hist_of(op);
+	if (h)
+		add_sample(h, ns);
 }
 
 /* Drop frames at stack addresses below `sp` (or at it, when `inclusive`):
@@ -120,6 +202,9 @@ int BPF_KPROBE(op_enter)
 
 untracked:
 	h = hist_of(op);
+	if (h)
+		h->untracked++;
+	h = proc_hist_of(op);
 	if (h)
 		h->untracked++;
 	return 0;

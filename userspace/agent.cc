@@ -88,7 +88,9 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   int sig_fd = signalfd(-1, &mask, SFD_CLOEXEC);
   int timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
   int poll_fd = options.poll ? timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC) : -1;
-  int pid_fd = PidfdOpen(target.pid);
+  // attach --all has no one target (pid 0) whose exit ends the run.
+  const bool one_target = target.pid > 0;
+  int pid_fd = one_target ? PidfdOpen(target.pid) : -1;
   absl::Cleanup close_fds = [=] {
     for (int fd : {sig_fd, timer_fd, poll_fd, pid_fd}) {
       if (fd >= 0) close(fd);
@@ -97,7 +99,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
   if (sig_fd < 0 || timer_fd < 0 || (options.poll && poll_fd < 0)) {
     return ErrnoError(errno, "set up the agent's event loop", ExitCode::kFailure);
   }
-  if (pid_fd < 0 && errno == ESRCH) {
+  if (one_target && pid_fd < 0 && errno == ESRCH) {
     return WithExitCode(absl::NotFoundError(absl::StrCat("process ", target.pid, " exited")),
                         ExitCode::kNotFound);
   }
@@ -167,7 +169,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeSession& session, const TargetInfo& tar
     } else if (pid_fd >= 0 && (fds[2].revents & POLLIN)) {
       reason = StopReason::kTargetExited;
       running = false;
-    } else if (pid_fd < 0 && kill(target.pid, 0) != 0 && errno == ESRCH) {
+    } else if (one_target && pid_fd < 0 && kill(target.pid, 0) != 0 && errno == ESRCH) {
       reason = StopReason::kTargetExited;
       running = false;
     } else if (now >= deadline) {

@@ -1,6 +1,10 @@
 #include "userspace/library_watch.h"
 
+#include <dirent.h>
+#include <sys/stat.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <utility>
 
 #include "absl/strings/str_join.h"
@@ -68,6 +72,101 @@ void LibraryWatch::AddToReport(const Snapshot& whole_run, nlohmann::json* report
                       {"probes", e.probes}});
   }
   (*report)["library"] = {{"match", preset_.match}, {"events", std::move(events)}};
+}
+
+AllProcessesWatch::AllProcessesWatch(ProbeSession* session, symbols::LibraryPreset preset,
+                                     LibraryWatchOptions options)
+    : session_(session), preset_(std::move(preset)), options_(std::move(options)) {}
+
+std::string AllProcessesWatch::module_name() const {
+  return paths_.size() == 1 ? paths_[0] : absl::StrJoin(preset_.match, " or ");
+}
+
+absl::StatusOr<size_t> AllProcessesWatch::Poll(absl::Time now) {
+  DIR* proc = opendir(options_.proc_root.c_str());
+  if (proc == nullptr) {
+    return ErrnoError(errno, "list " + options_.proc_root, ExitCode::kFailure);
+  }
+  std::vector<int> pids;
+  while (dirent* e = readdir(proc)) {
+    char* end = nullptr;
+    long pid = std::strtol(e->d_name, &end, 10);
+    if (end != e->d_name && *end == '\0' && pid > 0) pids.push_back(static_cast<int>(pid));
+  }
+  closedir(proc);
+  for (int pid : pids) {
+    // Processes come and go while we read; kernel threads map nothing.
+    absl::StatusOr<std::vector<symbols::Mapping>> maps = symbols::ReadMaps(pid, options_.proc_root);
+    if (!maps.ok()) continue;
+    const symbols::Mapping* found = symbols::FindPresetLibrary(preset_, *maps);
+    if (found == nullptr) continue;
+    if (!seen_.count(pid)) seen_[pid] = ReadTargetInfo(pid);
+    const std::string host_path = symbols::HostPathOf(pid, *found, options_.proc_root);
+    struct stat st;
+    if (stat(host_path.c_str(), &st) != 0) continue;
+    const std::pair<uint64_t, uint64_t> file{st.st_dev, st.st_ino};
+    if (files_.count(file) || refused_.count(file)) continue;
+    absl::StatusOr<symbols::ResolvedModule> module = symbols::ResolveInMapping(
+        preset_, pid, *found, options_.policy, options_.proc_root, options_.debug_dirs);
+    absl::Status st_attach = module.status();
+    if (st_attach.ok()) {
+      st_attach = symbols::ChooseReturnModes(&*module, options_.return_request,
+                                             options_.i_know_it_can_crash);
+    }
+    const size_t before = session_->operation_probes();
+    if (st_attach.ok()) st_attach = session_->Attach(-1, *module);
+    if (!st_attach.ok()) {
+      // Nothing of this file stays attached (Attach is all or nothing).
+      refused_.insert(file);
+      std::fprintf(stderr, "gridprobe: skipping %s (mapped by pid %d): %s\n",
+                   found->path.c_str(), pid, std::string(st_attach.message()).c_str());
+      continue;
+    }
+    files_.insert(file);
+    paths_.push_back(found->path);
+    std::fprintf(stderr, "gridprobe: attached %zu probes to %s, in every process that maps it\n",
+                 session_->operation_probes() - before, found->path.c_str());
+  }
+  // Histograms made from here cannot fail in the kernel, where memory for
+  // them may be short at the moment of a process's first call.
+  if (!files_.empty()) {
+    for (const auto& [pid, info] : seen_) {
+      if (!tracked_.count(pid) && session_->TrackProcess(static_cast<uint32_t>(pid))) {
+        tracked_.insert(pid);
+      }
+    }
+  }
+  (void)now;
+  return files_.size();
+}
+
+void AllProcessesWatch::AddToReport(const Snapshot& whole_run, nlohmann::json* report) {
+  nlohmann::json processes = nlohmann::json::array();
+  absl::StatusOr<std::map<uint32_t, std::vector<Histogram>>> per_process =
+      session_->ReadPerProcess();
+  if (per_process.ok()) {
+    for (const auto& [pid, hists] : *per_process) {
+      auto known = seen_.find(static_cast<int>(pid));
+      // A process started and gone between two scans is named as the
+      // kernel saw it at its first call.
+      TargetInfo info;
+      if (known != seen_.end()) {
+        info = known->second;
+      } else {
+        info.comm = session_->ProcessName(pid);
+        if (info.comm.empty()) info = ReadTargetInfo(static_cast<int>(pid));
+      }
+      nlohmann::json ops = nlohmann::json::array();
+      for (size_t op = 0; op < hists.size() && op < ids_.size(); ++op) {
+        ops.push_back(OpJson(MakeOpStats(ids_[op], hists[op], whole_run.seconds())));
+      }
+      processes.push_back(
+          {{"pid", pid}, {"comm", info.comm}, {"exe", info.exe}, {"operations", std::move(ops)}});
+    }
+  }
+  (*report)["processes"] = std::move(processes);
+  (*report)["calls_not_by_process"] = session_->PerProcessOverflow();
+  (*report)["library"] = {{"match", preset_.match}, {"files", paths_}};
 }
 
 }  // namespace gridprobe

@@ -5,7 +5,10 @@
 #define GRIDPROBE_USERSPACE_LIBRARY_WATCH_H_
 
 #include <cstdint>
+#include <map>
 #include <optional>
+#include <set>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "symbols/resolver.h"
 #include "userspace/agent.h"
 #include "userspace/probe_session.h"
+#include "userspace/report.h"
 
 namespace gridprobe {
 
@@ -71,6 +75,49 @@ class LibraryWatch : public WindowObserver {
   uint64_t inode_ = 0;
   absl::Time first_poll_ = absl::InfinitePast();
   std::vector<LibraryEvent> events_;
+};
+
+// attach --all: probes every file that matches the preset's library, in
+// every process that maps it, now or later. The kernel puts a probe on a
+// file into every process that maps it, including ones started after the
+// attach; scanning /proc finds other copies of the library (a container's,
+// another version) as they appear. The report breaks the totals down by
+// process.
+class AllProcessesWatch : public WindowObserver {
+ public:
+  AllProcessesWatch(ProbeSession* session, symbols::LibraryPreset preset,
+                    LibraryWatchOptions options);
+
+  // Scans every process's mappings and attaches to each matching file not
+  // attached yet. Returns how many files are attached. A file that cannot
+  // be resolved (it lacks a preset symbol) is reported once and skipped;
+  // the run goes on with the others.
+  absl::StatusOr<size_t> Poll(absl::Time now);
+
+  // The operations as the report names them, set before the run.
+  void set_identities(std::vector<OpIdentity> ids) { ids_ = std::move(ids); }
+  std::string module_name() const;
+  // Processes seen mapping the library so far.
+  size_t processes_seen() const { return seen_.size(); }
+
+  void OnWindow(const Snapshot&) override {}
+  // Adds "processes": [{pid, comm, exe, operations: [...]}], one entry per
+  // process that made a probed call, and "processes_overflow".
+  void AddToReport(const Snapshot& whole_run, nlohmann::json* report) override;
+
+ private:
+  ProbeSession* session_;
+  symbols::LibraryPreset preset_;
+  LibraryWatchOptions options_;
+  std::vector<OpIdentity> ids_;
+  // Files attached (device, inode) and skipped for good, and their paths.
+  std::set<std::pair<uint64_t, uint64_t>> files_;
+  std::set<std::pair<uint64_t, uint64_t>> refused_;
+  std::vector<std::string> paths_;
+  // Every process seen mapping a matching file: pid -> (comm, exe), and
+  // those whose per-process histograms are made.
+  std::map<int, TargetInfo> seen_;
+  std::set<int> tracked_;
 };
 
 }  // namespace gridprobe

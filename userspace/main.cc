@@ -130,6 +130,8 @@ struct ProfileFlags {
   std::string debug_dir;
   std::string links = "auto";
   bool wait_library = false;
+  bool all = false;               // attach only
+  uint32_t max_processes = 64;    // attach --all
   const CLI::App* command = nullptr;
 
   bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
@@ -398,7 +400,82 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   return absl::OkStatus();
 }
 
+// attach --all: every process that maps the preset's library, now or
+// later, until the duration ends or a signal arrives; the report breaks the
+// totals down by process.
+absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
+  if (settings.memory != MemoryMode::kOff) {
+    return WithExitCode(absl::InvalidArgumentError(
+                            "--memory follows one process's allocator; it cannot be combined "
+                            "with --all: give a pid instead"),
+                        ExitCode::kUsage);
+  }
+  AgentOptions& options = settings.agent;
+  settings.session.max_processes = max_processes;
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(settings.session));
+  GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
+                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
+  std::unique_ptr<BudgetObserver> budget_observer;
+  std::vector<WindowObserver*> observers;
+  if (!settings.budgets.empty()) {
+    GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
+                        budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
+    budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
+    observers.push_back(budget_observer.get());
+  }
+  Calibration calibration;
+  LibraryWatchOptions watch_options;
+  GP_ASSIGN_OR_RETURN(watch_options.policy, OperationPolicy(&calibration));
+  watch_options.return_request = settings.return_request;
+  watch_options.i_know_it_can_crash = settings.i_know_it_can_crash;
+  watch_options.debug_dirs = settings.debug_dirs;
+  AllProcessesWatch watch(session.get(), preset, watch_options);
+  options.start = absl::Now();
+  GP_ASSIGN_OR_RETURN(size_t files, watch.Poll(options.start));
+  if (files == 0) {
+    std::fprintf(stderr,
+                 "gridprobe: no process maps %s yet; waiting for one to load the library of "
+                 "preset '%s'\n",
+                 watch.module_name().c_str(), preset.name.c_str());
+  } else {
+    std::fprintf(stderr,
+                 "gridprobe: attached %zu probes for %zu operations to all processes that map "
+                 "%s (%zu now; %s; %.0f ms)\n",
+                 session->probe_count(), preset.operations.size(), watch.module_name().c_str(),
+                 watch.processes_seen(),
+                 session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
+                 absl::ToDoubleMilliseconds(absl::Now() - options.start));
+  }
+  if (budget_observer != nullptr) {
+    std::fprintf(stderr, "gridprobe: judging %s windows against budgets '%s'\n",
+                 absl::FormatDuration(options.interval).c_str(), settings.budgets.c_str());
+  }
+  std::vector<OpIdentity> ids = Identities(preset, watch.module_name());
+  watch.set_identities(ids);
+  observers.push_back(&watch);
+  // Scanning every process's mappings costs more than reading one's.
+  options.poll_interval = absl::Seconds(1);
+  options.poll = [&watch](absl::Time now) { return watch.Poll(now).status(); };
+  TargetInfo everyone;
+  everyone.pid = 0;
+  everyone.comm = absl::StrCat("all processes that map ", watch.module_name());
+  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, everyone, ids, options, observers));
+  (void)reason;
+  return absl::OkStatus();
+}
+
 absl::Status Attach(const std::string& pid_text, const ProfileFlags& f) {
+  if (f.all != pid_text.empty()) {
+    return WithExitCode(absl::InvalidArgumentError(
+                            f.all ? "give a pid or --all, not both"
+                                  : "give the pid of the process to profile, or --all"),
+                        ExitCode::kUsage);
+  }
+  if (f.all) {
+    GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
+    return ProfileAll(std::move(settings), f.max_processes);
+  }
   GP_ASSIGN_OR_RETURN(int pid, ParsePid(pid_text));
   GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
   GP_RETURN_IF_ERROR(CheckProcessExists(pid));
@@ -550,8 +627,16 @@ int main(int argc, char** argv) {
   gridprobe::ProfileFlags attach;
   std::string attach_pid;
   CLI::App* attach_cmd = app.add_subcommand("attach", "Profile a running process");
-  attach_cmd->add_option("pid", attach_pid, "Process id of the target")->required();
+  attach_cmd->add_option("pid", attach_pid, "Process id of the target");
   gridprobe::AddProfileFlags(attach_cmd, &attach);
+  attach_cmd->add_flag("--all", attach.all,
+                       "Profile every process that maps the preset's library, including ones "
+                       "started later; the report breaks the totals down by process");
+  attach_cmd->add_option("--max-processes", attach.max_processes,
+                         "With --all: processes broken down in the report (the rest count in "
+                         "the totals)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 4096u));
   attach_cmd->callback([&] { status = gridprobe::Attach(attach_pid, attach); });
 
   gridprobe::ProfileFlags run;

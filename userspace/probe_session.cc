@@ -91,7 +91,7 @@ int CreateUprobeMulti(int prog_fd, int pid, const std::string& path,
   attr.cookies = reinterpret_cast<uintptr_t>(cookies.data());
   attr.cnt = static_cast<uint32_t>(offsets.size());
   attr.multi_flags = retprobe ? kUprobeMultiReturn : 0;
-  attr.pid = static_cast<uint32_t>(pid);
+  attr.pid = pid > 0 ? static_cast<uint32_t>(pid) : 0;  // 0: every process
   long fd = syscall(__NR_bpf, 28 /* BPF_LINK_CREATE */, &attr, sizeof(attr));
   return fd < 0 ? -errno : static_cast<int>(fd);
 }
@@ -124,6 +124,10 @@ void ExpectUprobeMulti(bpf_object* obj) {
     bpf_program__set_expected_attach_type(prog,
                                           static_cast<bpf_attach_type>(kAttachUprobeMulti));
   }
+}
+
+std::string WhichProcesses(int pid) {
+  return pid > 0 ? absl::StrCat("pid ", pid) : "every process";
 }
 
 absl::Status AttachError(int err, const std::string& what) {
@@ -218,6 +222,12 @@ absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
   if (s->skel_ == nullptr) return LoadError(errno);
   if (s->multi_) ExpectUprobeMulti(s->skel_->obj);
   int err = bpf_map__set_max_entries(s->skel_->maps.threads, options.max_threads);
+  if (!err && options.max_processes > 0) {
+    s->skel_->rodata->per_process = 1;
+    err = bpf_map__set_max_entries(s->skel_->maps.proc_hists,
+                                   options.max_processes * GP_MAX_OPS);
+    if (!err) err = bpf_map__set_max_entries(s->skel_->maps.proc_comms, options.max_processes);
+  }
   if (err) return ErrnoError(-err, "size the threads map", ExitCode::kFailure);
   err = latency_bpf::load(s->skel_);
   if (err) return LoadError(-err);
@@ -274,8 +284,9 @@ absl::Status ProbeSession::AttachSingle(int pid, const std::string& path, const 
     ++skipped_sites_;
     return absl::OkStatus();
   }
-  return AttachError(err, absl::StrFormat("attach %s to %s (pid %d)",
-                                          site.retprobe ? "uretprobe" : "uprobe", site.where, pid));
+  return AttachError(err, absl::StrFormat("attach %s to %s (%s)",
+                                          site.retprobe ? "uretprobe" : "uprobe", site.where,
+                                          WhichProcesses(pid)));
 }
 
 absl::Status ProbeSession::AttachSites(int pid, const std::string& path,
@@ -320,10 +331,10 @@ absl::Status ProbeSession::AttachSites(int pid, const std::string& path,
       if (!st.ok()) return fail(st);
     }
     return fail(AttachError(-fd, absl::StrFormat("attach %zu %s as one uprobe_multi link to %s "
-                                                 "(pid %d)",
+                                                 "(%s)",
                                                  group.size(),
                                                  key.second ? "uretprobes" : "uprobes", path,
-                                                 pid)));
+                                                 WhichProcesses(pid))));
   }
   links->perf.insert(links->perf.end(), made.perf.begin(), made.perf.end());
   links->multi.insert(links->multi.end(), made.multi.begin(), made.multi.end());
@@ -493,6 +504,59 @@ absl::StatusOr<std::vector<Histogram>> ProbeSession::Read() const {
     for (const op_hist& h : per_cpu) out[op].Add(h);
   }
   return out;
+}
+
+absl::StatusOr<std::map<uint32_t, std::vector<Histogram>>> ProbeSession::ReadPerProcess() const {
+  std::map<uint32_t, std::vector<Histogram>> out;
+  if (skel_->rodata->per_process == 0) return out;
+  std::vector<op_hist> per_cpu(static_cast<size_t>(nr_cpus_));
+  int fd = bpf_map__fd(skel_->maps.proc_hists);
+  proc_op_key key{}, next{};
+  const proc_op_key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    if (next.op >= nr_ops_) continue;
+    // An entry deleted meanwhile is skipped; nothing deletes them.
+    if (bpf_map_lookup_elem(fd, &next, per_cpu.data()) != 0) continue;
+    std::vector<Histogram>& hists = out[next.tgid];
+    hists.resize(nr_ops_);
+    for (const op_hist& h : per_cpu) hists[next.op].Add(h);
+  }
+  return out;
+}
+
+std::string ProbeSession::ProcessName(uint32_t tgid) const {
+  char comm[16] = {};
+  if (skel_->rodata->per_process == 0 ||
+      bpf_map_lookup_elem(bpf_map__fd(skel_->maps.proc_comms), &tgid, comm) != 0) {
+    return "";
+  }
+  return std::string(comm, strnlen(comm, sizeof(comm)));
+}
+
+bool ProbeSession::TrackProcess(uint32_t tgid) {
+  if (skel_->rodata->per_process == 0) return false;
+  static const std::vector<op_hist> zero(static_cast<size_t>(libbpf_num_possible_cpus()));
+  int fd = bpf_map__fd(skel_->maps.proc_hists);
+  for (uint32_t op = 0; op < nr_ops_; ++op) {
+    proc_op_key key{tgid, op};
+    if (bpf_map_update_elem(fd, &key, zero.data(), BPF_NOEXIST) != 0 && errno != EEXIST) {
+      return false;
+    }
+  }
+  return true;
+}
+
+uint64_t ProbeSession::PerProcessOverflow() const {
+  std::vector<uint64_t> per_cpu(static_cast<size_t>(nr_cpus_));
+  uint32_t zero = 0;
+  if (bpf_map_lookup_elem(bpf_map__fd(skel_->maps.proc_overflow), &zero, per_cpu.data()) != 0) {
+    return 0;
+  }
+  uint64_t sum = 0;
+  for (uint64_t v : per_cpu) sum += v;
+  return sum;
 }
 
 uint64_t ProbeSession::MissedHits() const {

@@ -4,6 +4,7 @@
 #define GRIDPROBE_USERSPACE_PROBE_SESSION_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ struct ProbeSessionOptions {
   bool alloc_stacks = true;      // user stack of every tracked allocation
   std::string sysfs_root = "/sys";
   LinkMode links = LinkMode::kAuto;
+  // attach --all: > 0 keeps a histogram per (process, operation) as well,
+  // for up to this many processes' worth (max_processes * GP_MAX_OPS pairs).
+  uint32_t max_processes = 0;
   bool verbose = false;  // pass libbpf's own messages to stderr
 };
 
@@ -55,12 +59,13 @@ class ProbeSession {
   ProbeSession& operator=(const ProbeSession&) = delete;
 
   // Puts entry and exit probes on every site of `module` in process `pid`
-  // only: for a symbol in fast return mode a uretprobe at its entry site, in
+  // only (pid -1: in every process that maps the file, now or later): for a symbol in fast return mode a uretprobe at its entry site, in
   // safe mode uprobes on its exits. Operation i of module.ops is op id i. All or nothing: on error,
   // whatever was attached is detached again.
-  // May be called again after DetachOperations, for the same operations in
-  // a module mapped anew; the histograms go on counting.
-  // REQUIRES: module.ops.size() <= GP_MAX_OPS; no operation probes attached.
+  // May be called again for the same operations in another module (attach
+  // --all: another copy of the library) or in one mapped anew after
+  // DetachOperations; the histograms go on counting.
+  // REQUIRES: module.ops.size() <= GP_MAX_OPS, the same for every call.
   absl::Status Attach(int pid, const symbols::ResolvedModule& module);
 
   // Removes the operation probes only (the module was unmapped); the
@@ -84,6 +89,20 @@ class ProbeSession {
 
   // Cumulative histograms since attach, indexed by op id, summed over CPUs.
   absl::StatusOr<std::vector<Histogram>> Read() const;
+
+  // attach --all: cumulative histograms per process id, each indexed by op
+  // id. Empty unless options.max_processes > 0.
+  absl::StatusOr<std::map<uint32_t, std::vector<Histogram>>> ReadPerProcess() const;
+  // Makes `tgid`'s per-process histograms now, so that its calls need no
+  // allocation in the kernel (which can fail there, transiently). Returns
+  // false when the map is full. REQUIRES: Attach succeeded once.
+  bool TrackProcess(uint32_t tgid);
+  // The comm of a process whose histograms the kernel made at its first
+  // call (not TrackProcess), or "".
+  std::string ProcessName(uint32_t tgid) const;
+  // Calls counted in the totals only: the process's histogram could not be
+  // made in the kernel (map full, or no memory at that moment).
+  uint64_t PerProcessOverflow() const;
 
   // Probe hits the kernel skipped because another BPF program was running on
   // the same CPU (bpf_prog_info.recursion_misses).

@@ -47,10 +47,13 @@ std::string FormatNanos(double ns) {
 }
 
 std::string RenderTable(const Snapshot& snap, const Losses& losses) {
+  // pid 0: attach --all, whose comm says which processes.
+  const std::string who = snap.target.pid > 0
+                              ? absl::StrFormat("pid %d (%s)", snap.target.pid, snap.target.comm)
+                              : snap.target.comm;
   std::string out = absl::StrFormat(
-      "gridprobe: pid %d (%s)  window %.1fs\n%-16s %9s %9s %10s %10s %10s %10s %10s\n",
-      snap.target.pid, snap.target.comm, snap.seconds(), "OPERATION", "CALLS", "CALLS/S",
-      "MEAN", "P50", "P95", "P99", "MAX");
+      "gridprobe: %s  window %.1fs\n%-16s %9s %9s %10s %10s %10s %10s %10s\n", who,
+      snap.seconds(), "OPERATION", "CALLS", "CALLS/S", "MEAN", "P50", "P95", "P99", "MAX");
   uint64_t unwound = 0, untracked = 0;
   for (const OpStats& op : snap.ops) {
     absl::StrAppendFormat(&out, "%-16s %9d %9.1f %10s %10s %10s %10s %10s\n", op.name, op.calls,
@@ -103,25 +106,27 @@ std::string RenderMemoryTable(const MemorySummary& m) {
   return out;
 }
 
+nlohmann::json OpJson(const OpStats& op) {
+  return {{"name", op.name},
+          {"symbol", op.symbol},
+          {"module", op.module},
+          {"impact", ImpactName(op.impact)},
+          {"calls", op.calls},
+          {"calls_per_s", op.calls_per_s},
+          {"unwound", op.unwound},
+          {"untracked", op.untracked},
+          {"mean_ns", op.mean_ns},
+          {"min_ns", op.min_ns},
+          {"max_ns", op.max_ns},
+          {"p50_ns", op.p50_ns},
+          {"p95_ns", op.p95_ns},
+          {"p99_ns", op.p99_ns},
+          {"total_ns", op.total_ns}};
+}
+
 nlohmann::json ReportJson(const Snapshot& snap, const Losses& losses) {
   nlohmann::json ops = nlohmann::json::array();
-  for (const OpStats& op : snap.ops) {
-    ops.push_back({{"name", op.name},
-                   {"symbol", op.symbol},
-                   {"module", op.module},
-                   {"impact", ImpactName(op.impact)},
-                   {"calls", op.calls},
-                   {"calls_per_s", op.calls_per_s},
-                   {"unwound", op.unwound},
-                   {"untracked", op.untracked},
-                   {"mean_ns", op.mean_ns},
-                   {"min_ns", op.min_ns},
-                   {"max_ns", op.max_ns},
-                   {"p50_ns", op.p50_ns},
-                   {"p95_ns", op.p95_ns},
-                   {"p99_ns", op.p99_ns},
-                   {"total_ns", op.total_ns}});
-  }
+  for (const OpStats& op : snap.ops) ops.push_back(OpJson(op));
   return {{"schema", "gridprobe.report/1"},
           {"target", {{"pid", snap.target.pid}, {"comm", snap.target.comm},
                       {"exe", snap.target.exe}}},

@@ -43,6 +43,8 @@ std::string FormatBytes(double bytes);
 
 // The report, schema gridprobe.report/1.
 nlohmann::json ReportJson(const Snapshot& snapshot, const Losses& losses);
+// One operation as the report's "operations" list holds it.
+nlohmann::json OpJson(const OpStats& op);
 
 // Writes `content` to `path` so that a reader sees the old file or the whole
 // new one, never a part: a temporary file in the same directory, fsync, rename.
