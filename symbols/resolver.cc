@@ -1,6 +1,11 @@
 #include "symbols/resolver.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -244,8 +249,27 @@ absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int
             "); is it the right process, or is the library loaded later?")),
         ExitCode::kLibraryNotMapped);
   }
-  return ResolveInFile(preset, found->path, HostPathOf(pid, *found, proc_root), policy,
-                       debug_dirs);
+  const std::string open_path = HostPathOf(pid, *found, proc_root);
+  if (found->deleted) {
+    // The code the process runs is the deleted file's; only map_files reaches
+    // it (whatever sits at its path now is another file), and the kernel lets
+    // only CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) follow map_files links.
+    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      return WithExitCode(
+          absl::PermissionDeniedError(absl::StrCat(
+              "process ", pid, " runs ", found->path,
+              ", which was deleted (or replaced) after it was loaded, and gridprobe cannot "
+              "read the loaded copy through ",
+              open_path, " (", std::strerror(err),
+              "): run gridprobe as root, or restart the process so that it loads the "
+              "file on disk")),
+          ExitCode::kPermission);
+    }
+    close(fd);
+  }
+  return ResolveInFile(preset, found->path, open_path, policy, debug_dirs);
 }
 
 absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,

@@ -2,6 +2,11 @@
 // executables, shared libraries, unusual segment layouts) and on Debian's libc.
 #include "symbols/resolver.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -276,6 +281,173 @@ TEST(FileOffsets, UprobesLandOnTheFunctionsInRunningExecutables) {
     ASSERT_TRUE(elf.ok()) << elf.status();
     ExpectUprobesLandOnTheFunctions(child.pid(), *m, **elf);
   }
+}
+
+// A child process that dlopen()s `path`, and with `twice` loads it again into
+// a new link-map namespace (dlmopen), so that one file is mapped at two
+// addresses, as in a process with isolated plugin namespaces. Killed on
+// destruction.
+class LoadingChild {
+ public:
+  LoadingChild(const std::string& path, bool twice) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      bool ok = dlopen(path.c_str(), RTLD_NOW) != nullptr &&
+                (!twice || dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW) != nullptr);
+      char c = ok ? 'y' : 'n';
+      if (write(fds[1], &c, 1) == 1) pause();
+      _exit(0);
+    }
+    close(fds[1]);
+    char c = 0;
+    loaded_ = pid_ > 0 && read(fds[0], &c, 1) == 1 && c == 'y';
+    close(fds[0]);
+  }
+  ~LoadingChild() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  LoadingChild(const LoadingChild&) = delete;
+  LoadingChild& operator=(const LoadingChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool loaded() const { return loaded_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool loaded_ = false;
+};
+
+// Whether this process may follow /proc/PID/map_files links (CAP_SYS_ADMIN or
+// CAP_CHECKPOINT_RESTORE), tried on one of its own mappings.
+bool CanFollowMapFiles() {
+  DIR* dir = opendir("/proc/self/map_files");
+  if (dir == nullptr) return false;
+  bool can = false;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = open((std::string("/proc/self/map_files/") + e->d_name).c_str(), O_RDONLY);
+    can = fd >= 0;
+    if (fd >= 0) close(fd);
+    break;
+  }
+  closedir(dir);
+  return can;
+}
+
+LibraryPreset GridkitPreset() {
+  auto preset = LoadLibraryPreset(GRIDPROBE_SOURCE_DIR "/presets/libraries/gridkit.yaml", {});
+  EXPECT_TRUE(preset.ok()) << preset.status();
+  return preset.ok() ? *preset : LibraryPreset{};
+}
+
+// Every site's file offset in `got` is the one resolving the file itself gives.
+void ExpectSameSites(const ResolvedModule& got, const ResolvedModule& want) {
+  ASSERT_EQ(got.ops.size(), want.ops.size());
+  for (size_t op = 0; op < got.ops.size(); ++op) {
+    ASSERT_EQ(got.ops[op].symbols.size(), want.ops[op].symbols.size()) << got.ops[op].name;
+    for (size_t i = 0; i < got.ops[op].symbols.size(); ++i) {
+      const ResolvedSymbol& g = got.ops[op].symbols[i];
+      const ResolvedSymbol& w = want.ops[op].symbols[i];
+      EXPECT_EQ(g.demangled, w.demangled);
+      EXPECT_EQ(g.entry.file_offset, w.entry.file_offset) << g.demangled;
+      ASSERT_EQ(g.exits.size(), w.exits.size()) << g.demangled;
+      for (size_t e = 0; e < g.exits.size(); ++e) {
+        EXPECT_EQ(g.exits[e].file_offset, w.exits[e].file_offset) << g.demangled;
+      }
+    }
+  }
+}
+
+// One file mapped twice is one (inode, offset) per site: a uprobe there fires
+// in both copies. Each copy holds the function's code at its mapped address.
+TEST(ResolveInProcess, ALibraryMappedTwiceIsOneFileToProbe) {
+  const std::string lib = std::filesystem::canonical(GRIDKIT_LIB).string();
+  LoadingChild child(lib, /*twice=*/true);
+  ASSERT_TRUE(child.loaded());
+  auto maps = ReadMaps(child.pid());
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  std::vector<Mapping> text;
+  for (const Mapping& m : *maps) {
+    if (m.path == lib && m.executable()) text.push_back(m);
+  }
+  ASSERT_EQ(text.size(), 2u) << "dlmopen did not map " << lib << " a second time";
+  EXPECT_NE(text[0].start, text[1].start);
+
+  const LibraryPreset preset = GridkitPreset();
+  auto m = ResolveInProcess(preset, child.pid(), kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->path, lib);
+  auto direct = ResolveInFile(preset, lib, lib, kPolicy);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  ExpectSameSites(*m, *direct);
+
+  const std::string mem_path = "/proc/" + std::to_string(child.pid()) + "/mem";
+  int mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(mem, 0) << mem_path;
+  for (const ResolvedOperation& op : m->ops) {
+    for (const ResolvedSymbol& sym : op.symbols) {
+      const uint64_t start = sym.entry.file_offset - (sym.entry.vaddr - sym.vaddr);
+      for (const Mapping& copy : text) {
+        ASSERT_GE(start, copy.file_offset) << sym.demangled;
+        ASSERT_LT(start, copy.file_offset + (copy.end - copy.start)) << sym.demangled;
+        std::vector<uint8_t> code(4);
+        ASSERT_EQ(pread(mem, code.data(), code.size(),
+                        static_cast<off_t>(copy.start + (start - copy.file_offset))),
+                  4);
+        EXPECT_EQ(code, kEndbr64) << sym.demangled << " in the copy at 0x" << std::hex
+                                  << copy.start;
+      }
+    }
+  }
+  close(mem);
+}
+
+// An upgrade replaces a library under a running process: the process runs the
+// deleted file, and the path now names another. gridprobe must read the
+// deleted one (through map_files, root) or say in one line why it cannot.
+TEST(ResolveInProcess, ALibraryDeletedAfterLoadingIsReadAsLoaded) {
+  const std::string dir = ::testing::TempDir() + "/gridprobe-deleted-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string lib = std::filesystem::canonical(dir).string() + "/libgridkit.so.1";
+  std::filesystem::copy_file(GRIDKIT_LIB, lib, std::filesystem::copy_options::overwrite_existing);
+  LoadingChild child(lib, /*twice=*/false);
+  ASSERT_TRUE(child.loaded());
+  std::filesystem::remove(lib);
+  std::filesystem::copy_file(C_TARGET_BIN, lib);  // another file at the same path
+
+  auto maps = ReadMaps(child.pid());
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  bool deleted = false;
+  for (const Mapping& m : *maps) deleted |= m.path == lib && m.deleted && m.executable();
+  ASSERT_TRUE(deleted) << lib << " is not a deleted mapping of " << child.pid();
+
+  const LibraryPreset preset = GridkitPreset();
+  auto m = ResolveInProcess(preset, child.pid(), kPolicy);
+  if (CanFollowMapFiles()) {
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->path, lib);
+    EXPECT_EQ(m->open_path.rfind("/proc/" + std::to_string(child.pid()) + "/map_files/", 0), 0u)
+        << m->open_path;
+    auto direct = ResolveInFile(preset, GRIDKIT_LIB, GRIDKIT_LIB, kPolicy);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    ExpectSameSites(*m, *direct);
+  } else {
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kPermission);
+    EXPECT_EQ(m.status().message().rfind("process " + std::to_string(child.pid()) + " runs " +
+                                             lib + ", which was deleted (or replaced) after it "
+                                                   "was loaded",
+                                         0),
+              0u)
+        << m.status();
+    EXPECT_NE(m.status().message().find("run gridprobe as root"), absl::string_view::npos);
+    EXPECT_EQ(m.status().message().find('\n'), absl::string_view::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
