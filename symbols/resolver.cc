@@ -1,6 +1,11 @@
 #include "symbols/resolver.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -248,8 +253,27 @@ absl::StatusOr<ResolvedModule> ResolveInMapping(const LibraryPreset& preset, int
                                                 const EntryPolicy& policy,
                                                 const std::string& proc_root,
                                                 const std::vector<std::string>& debug_dirs) {
-  return ResolveInFile(preset, library.path, HostPathOf(pid, library, proc_root), policy,
-                       debug_dirs);
+  const std::string open_path = HostPathOf(pid, library, proc_root);
+  if (library.deleted) {
+    // The code the process runs is the deleted file's; only map_files reaches
+    // it (whatever sits at its path now is another file), and the kernel lets
+    // only CAP_SYS_ADMIN (or CAP_CHECKPOINT_RESTORE) follow map_files links.
+    int fd = open(open_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      return WithExitCode(
+          absl::PermissionDeniedError(absl::StrCat(
+              "process ", pid, " runs ", library.path,
+              ", which was deleted (or replaced) after it was loaded, and gridprobe cannot "
+              "read the loaded copy through ",
+              open_path, " (", std::strerror(err),
+              "): run gridprobe as root, or restart the process so that it loads the "
+              "file on disk")),
+          ExitCode::kPermission);
+    }
+    close(fd);
+  }
+  return ResolveInFile(preset, library.path, open_path, policy, debug_dirs);
 }
 
 absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,

@@ -85,7 +85,9 @@ absl::StatusOr<ResolvedModule> ResolveInMapping(
     const std::vector<std::string>& debug_dirs = DefaultDebugDirs());
 
 // Finds the preset's library among `pid`'s mappings and resolves it there.
-// kLibraryNotMapped when the process does not map it (yet).
+// kLibraryNotMapped when the process does not map it (yet). A library deleted
+// or replaced since the process loaded it is read as loaded, through
+// /proc/PID/map_files (root); kPermission, in one line, when that is refused.
 absl::StatusOr<ResolvedModule> ResolveInProcess(
     const LibraryPreset& preset, int pid, const EntryPolicy& policy,
     const std::string& proc_root = "/proc",

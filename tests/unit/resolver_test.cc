@@ -1,10 +1,18 @@
-// The resolver on real binaries built by this project (a PIE executable and a
-// shared library) and on Debian's libc.
+// The resolver on real binaries built by this project (PIE and non-PIE
+// executables, shared libraries, unusual segment layouts) and on Debian's libc.
 #include "symbols/resolver.h"
 
+#include <dirent.h>
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include <gtest/gtest.h>
 
@@ -12,6 +20,8 @@
 
 #include "base/status.h"
 #include "symbols/elf_file.h"
+#include "symbols/proc_maps.h"
+#include "tests/support/child_process.h"
 
 namespace gridprobe::symbols {
 namespace {
@@ -24,6 +34,11 @@ LibraryPreset Preset(std::vector<OperationSpec> ops) {
   p.match = {"*"};
   p.operations = std::move(ops);
   return p;
+}
+
+// The first symbol of operation `op`.
+const ResolvedSymbol& Only(const ResolvedModule& m, size_t op) {
+  return m.ops.at(op).symbols.at(0);
 }
 
 TEST(Resolver, PieExecutableWithCxxNames) {
@@ -78,6 +93,361 @@ TEST(Resolver, SharedLibraryOffsetsComeFromTheLoadSegment) {
   auto bytes = (*elf)->ReadAt(s.vaddr, 4);
   ASSERT_TRUE(bytes.ok());
   EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xf3, 0x0f, 0x1e, 0xfa}));  // endbr64
+}
+
+// File offsets checked without the resolver's arithmetic: objdump computes
+// them from the section headers (the resolver reads the program headers), and
+// the bytes the file holds there must be the code the site names.
+const std::vector<uint8_t> kEndbr64 = {0xf3, 0x0f, 0x1e, 0xfa};
+
+// The file offset of `vaddr` per `objdump -h`; 0 when no section holds it.
+uint64_t ObjdumpFileOffset(const std::string& path, uint64_t vaddr) {
+  FILE* p = popen(("objdump -h '" + path + "'").c_str(), "r");
+  if (p == nullptr) return 0;
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), p)) > 0;) out.append(buf, n);
+  pclose(p);
+  std::istringstream lines(out);
+  uint64_t found = 0;
+  // "  12 .text  000106fc  0000000050003410  0000000050003410  00003410  2**4"
+  for (std::string line; std::getline(lines, line);) {
+    std::istringstream f(line);
+    int idx;
+    std::string name;
+    uint64_t size, vma, lma, off;
+    if (!(f >> idx >> name >> std::hex >> size >> vma >> lma >> off)) continue;
+    if (vaddr >= vma && vaddr < vma + size) found = off + (vaddr - vma);
+  }
+  return found;
+}
+
+std::vector<uint8_t> FileBytes(const std::string& path, uint64_t offset, size_t n) {
+  std::ifstream in(path, std::ios::binary);
+  in.seekg(static_cast<std::streamoff>(offset));
+  std::vector<uint8_t> bytes(n);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(n));
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  return bytes;
+}
+
+// Every site of `sym` is where objdump puts its address, the function's
+// start there holds endbr64 (-fcf-protection) and each ret site a ret.
+void ExpectOffsetsMatchTheFile(const std::string& path, const ResolvedSymbol& sym) {
+  EXPECT_EQ(sym.entry.file_offset, ObjdumpFileOffset(path, sym.entry.vaddr)) << sym.demangled;
+  EXPECT_EQ(FileBytes(path, sym.entry.file_offset - (sym.entry.vaddr - sym.vaddr), 4), kEndbr64)
+      << sym.demangled;
+  ASSERT_FALSE(sym.exits.empty()) << sym.demangled;
+  for (const ResolvedSite& exit : sym.exits) {
+    EXPECT_EQ(exit.file_offset, ObjdumpFileOffset(path, exit.vaddr)) << sym.demangled;
+    if (exit.insn == "ret") {
+      EXPECT_EQ(FileBytes(path, exit.file_offset, 1), std::vector<uint8_t>{0xc3})
+          << sym.demangled << " at 0x" << std::hex << exit.vaddr;
+    }
+  }
+}
+
+// The PT_LOAD segment holding `vaddr`: its p_vaddr - p_offset tells the layout.
+LoadSegment SegmentOf(const ElfFile& elf, uint64_t vaddr) {
+  for (const LoadSegment& seg : elf.segments()) {
+    if (vaddr >= seg.vaddr && vaddr < seg.vaddr + seg.filesz) return seg;
+  }
+  return {};
+}
+
+std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
+
+const std::vector<OperationSpec> kCOps = {{"work", {"c_work"}, "userVisible"},
+                                          {"apply", {"c_apply"}, "userVisible"},
+                                          {"recurse", {"c_recurse"}, "userVisible"},
+                                          {"sort", {"c_sort"}, "userVisible"},
+                                          {"leaf", {"c_leaf"}, "userVisible"}};
+
+// c_target in three layouts; what p_vaddr - p_offset of its text segment is.
+struct Layout {
+  const char* path;
+  bool pie;
+  uint64_t text_delta;  // 0: the PIE default; 1: anything but 0 and 0x400000
+};
+const Layout kLayouts[] = {{C_TARGET_BIN, true, 0},
+                           {C_TARGET_NOPIE_BIN, false, 0x400000},
+                           {C_TARGET_MOVED_TEXT_BIN, true, 1}};
+
+TEST(FileOffsets, RightInPieNonPieAndMovedTextExecutables) {
+  for (const Layout& layout : kLayouts) {
+    SCOPED_TRACE(layout.path);
+    auto elf = ElfFile::Open(layout.path);
+    ASSERT_TRUE(elf.ok()) << elf.status();
+    auto m = ResolveInFile(Preset(kCOps), layout.path, layout.path, kPolicy);
+    ASSERT_TRUE(m.ok()) << m.status();
+    // The binary is laid out as this case says, or the test proves nothing.
+    EXPECT_EQ((*elf)->is_shared_or_pie(), layout.pie);
+    const LoadSegment text = SegmentOf(**elf, Only(*m, 0).vaddr);
+    ASSERT_TRUE(text.executable);
+    if (layout.text_delta == 1) {
+      EXPECT_NE(text.vaddr - text.offset, 0u);
+      EXPECT_NE(text.vaddr - text.offset, 0x400000u);
+    } else {
+      EXPECT_EQ(text.vaddr - text.offset, layout.text_delta);
+    }
+    for (size_t op = 0; op < kCOps.size(); ++op) {
+      ExpectOffsetsMatchTheFile(layout.path, Only(*m, op));
+    }
+  }
+}
+
+TEST(FileOffsets, RightInAPrelinkedSharedLibrary) {
+  auto elf = ElfFile::Open(GRIDKIT_PRELINKED_LIB);
+  ASSERT_TRUE(elf.ok()) << elf.status();
+  EXPECT_TRUE((*elf)->is_shared_or_pie());
+  EXPECT_EQ((*elf)->segments().at(0).vaddr, 0x50000000u);
+  auto preset = LoadLibraryPreset(GRIDPROBE_SOURCE_DIR "/presets/libraries/gridkit.yaml", {});
+  ASSERT_TRUE(preset.ok()) << preset.status();
+  auto m = ResolveInFile(*preset, GRIDKIT_PRELINKED_LIB, GRIDKIT_PRELINKED_LIB, kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  size_t symbols = 0;
+  for (const ResolvedOperation& op : m->ops) {
+    for (const ResolvedSymbol& sym : op.symbols) {
+      ++symbols;
+      EXPECT_EQ(SegmentOf(**elf, sym.vaddr).vaddr - SegmentOf(**elf, sym.vaddr).offset,
+                0x50000000u);
+      ExpectOffsetsMatchTheFile(GRIDKIT_PRELINKED_LIB, sym);
+    }
+  }
+  EXPECT_GE(symbols, 6u);
+}
+
+// Where the kernel puts a uprobe at (file, offset) in a running process: in
+// every executable mapping of the file that holds that offset, at start +
+// offset - its offset. One of those must be the function's own address
+// (link-time address plus load bias). A page shared by two segments (moved
+// .text) is mapped twice; the other copy must be padding outside every
+// segment, never run.
+void ExpectUprobesLandOnTheFunctions(int pid, const ResolvedModule& m, const ElfFile& elf) {
+  auto maps = ReadMaps(pid);
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  // The load bias: where the file's first page went, minus where it was linked.
+  uint64_t bias = 0;
+  bool have_bias = false;
+  for (const Mapping& map : *maps) {
+    if (map.path == m.path && map.file_offset == 0 && !have_bias) {
+      bias = map.start - (elf.segments().at(0).vaddr & ~uint64_t{0xfff});
+      have_bias = true;
+    }
+  }
+  ASSERT_TRUE(have_bias) << m.path << " is not mapped by " << pid;
+  if (!elf.is_shared_or_pie()) {
+    EXPECT_EQ(bias, 0u);
+  }
+  auto expect_lands = [&](const ResolvedSite& site) {
+    size_t on_site = 0;
+    for (const Mapping& map : *maps) {
+      if (map.path != m.path || !map.executable() || site.file_offset < map.file_offset ||
+          site.file_offset >= map.file_offset + (map.end - map.start)) {
+        continue;
+      }
+      const uint64_t linked = map.start + (site.file_offset - map.file_offset) - bias;
+      if (linked == site.vaddr) {
+        ++on_site;
+        continue;
+      }
+      for (const LoadSegment& seg : elf.segments()) {
+        EXPECT_FALSE(linked >= seg.vaddr && linked < seg.vaddr + seg.filesz)
+            << std::hex << "site 0x" << site.vaddr << " also lands on code at 0x" << linked;
+      }
+    }
+    EXPECT_EQ(on_site, 1u) << std::hex << "site 0x" << site.vaddr << " at offset 0x"
+                           << site.file_offset;
+  };
+  for (const ResolvedOperation& op : m.ops) {
+    for (const ResolvedSymbol& sym : op.symbols) {
+      expect_lands(sym.entry);
+      for (const ResolvedSite& exit : sym.exits) expect_lands(exit);
+    }
+  }
+}
+
+TEST(FileOffsets, UprobesLandOnTheFunctionsInRunningExecutables) {
+  for (const Layout& layout : kLayouts) {
+    SCOPED_TRACE(layout.path);
+    gridprobe::testing::ChildProcess child({layout.path, "threads", "1"});
+    ASSERT_EQ(child.WaitForLine("ready").rfind("ready", 0), 0u);
+    LibraryPreset preset = Preset(kCOps);
+    preset.match = {BaseName(layout.path)};
+    auto m = ResolveInProcess(preset, child.pid(), kPolicy);
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->path, std::filesystem::canonical(layout.path).string());
+    auto elf = ElfFile::Open(layout.path);
+    ASSERT_TRUE(elf.ok()) << elf.status();
+    ExpectUprobesLandOnTheFunctions(child.pid(), *m, **elf);
+  }
+}
+
+// A child process that dlopen()s `path`, and with `twice` loads it again into
+// a new link-map namespace (dlmopen), so that one file is mapped at two
+// addresses, as in a process with isolated plugin namespaces. Killed on
+// destruction.
+class LoadingChild {
+ public:
+  LoadingChild(const std::string& path, bool twice) {
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      bool ok = dlopen(path.c_str(), RTLD_NOW) != nullptr &&
+                (!twice || dlmopen(LM_ID_NEWLM, path.c_str(), RTLD_NOW) != nullptr);
+      char c = ok ? 'y' : 'n';
+      if (write(fds[1], &c, 1) == 1) pause();
+      _exit(0);
+    }
+    close(fds[1]);
+    char c = 0;
+    loaded_ = pid_ > 0 && read(fds[0], &c, 1) == 1 && c == 'y';
+    close(fds[0]);
+  }
+  ~LoadingChild() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  LoadingChild(const LoadingChild&) = delete;
+  LoadingChild& operator=(const LoadingChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  bool loaded() const { return loaded_; }
+
+ private:
+  pid_t pid_ = -1;
+  bool loaded_ = false;
+};
+
+// Whether this process may follow /proc/PID/map_files links (CAP_SYS_ADMIN or
+// CAP_CHECKPOINT_RESTORE), tried on one of its own mappings.
+bool CanFollowMapFiles() {
+  DIR* dir = opendir("/proc/self/map_files");
+  if (dir == nullptr) return false;
+  bool can = false;
+  while (dirent* e = readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = open((std::string("/proc/self/map_files/") + e->d_name).c_str(), O_RDONLY);
+    can = fd >= 0;
+    if (fd >= 0) close(fd);
+    break;
+  }
+  closedir(dir);
+  return can;
+}
+
+LibraryPreset GridkitPreset() {
+  auto preset = LoadLibraryPreset(GRIDPROBE_SOURCE_DIR "/presets/libraries/gridkit.yaml", {});
+  EXPECT_TRUE(preset.ok()) << preset.status();
+  return preset.ok() ? *preset : LibraryPreset{};
+}
+
+// Every site's file offset in `got` is the one resolving the file itself gives.
+void ExpectSameSites(const ResolvedModule& got, const ResolvedModule& want) {
+  ASSERT_EQ(got.ops.size(), want.ops.size());
+  for (size_t op = 0; op < got.ops.size(); ++op) {
+    ASSERT_EQ(got.ops[op].symbols.size(), want.ops[op].symbols.size()) << got.ops[op].name;
+    for (size_t i = 0; i < got.ops[op].symbols.size(); ++i) {
+      const ResolvedSymbol& g = got.ops[op].symbols[i];
+      const ResolvedSymbol& w = want.ops[op].symbols[i];
+      EXPECT_EQ(g.demangled, w.demangled);
+      EXPECT_EQ(g.entry.file_offset, w.entry.file_offset) << g.demangled;
+      ASSERT_EQ(g.exits.size(), w.exits.size()) << g.demangled;
+      for (size_t e = 0; e < g.exits.size(); ++e) {
+        EXPECT_EQ(g.exits[e].file_offset, w.exits[e].file_offset) << g.demangled;
+      }
+    }
+  }
+}
+
+// One file mapped twice is one (inode, offset) per site: a uprobe there fires
+// in both copies. Each copy holds the function's code at its mapped address.
+TEST(ResolveInProcess, ALibraryMappedTwiceIsOneFileToProbe) {
+  const std::string lib = std::filesystem::canonical(GRIDKIT_LIB).string();
+  LoadingChild child(lib, /*twice=*/true);
+  ASSERT_TRUE(child.loaded());
+  auto maps = ReadMaps(child.pid());
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  std::vector<Mapping> text;
+  for (const Mapping& m : *maps) {
+    if (m.path == lib && m.executable()) text.push_back(m);
+  }
+  ASSERT_EQ(text.size(), 2u) << "dlmopen did not map " << lib << " a second time";
+  EXPECT_NE(text[0].start, text[1].start);
+
+  const LibraryPreset preset = GridkitPreset();
+  auto m = ResolveInProcess(preset, child.pid(), kPolicy);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->path, lib);
+  auto direct = ResolveInFile(preset, lib, lib, kPolicy);
+  ASSERT_TRUE(direct.ok()) << direct.status();
+  ExpectSameSites(*m, *direct);
+
+  const std::string mem_path = "/proc/" + std::to_string(child.pid()) + "/mem";
+  int mem = open(mem_path.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(mem, 0) << mem_path;
+  for (const ResolvedOperation& op : m->ops) {
+    for (const ResolvedSymbol& sym : op.symbols) {
+      const uint64_t start = sym.entry.file_offset - (sym.entry.vaddr - sym.vaddr);
+      for (const Mapping& copy : text) {
+        ASSERT_GE(start, copy.file_offset) << sym.demangled;
+        ASSERT_LT(start, copy.file_offset + (copy.end - copy.start)) << sym.demangled;
+        std::vector<uint8_t> code(4);
+        ASSERT_EQ(pread(mem, code.data(), code.size(),
+                        static_cast<off_t>(copy.start + (start - copy.file_offset))),
+                  4);
+        EXPECT_EQ(code, kEndbr64) << sym.demangled << " in the copy at 0x" << std::hex
+                                  << copy.start;
+      }
+    }
+  }
+  close(mem);
+}
+
+// An upgrade replaces a library under a running process: the process runs the
+// deleted file, and the path now names another. gridprobe must read the
+// deleted one (through map_files, root) or say in one line why it cannot.
+TEST(ResolveInProcess, ALibraryDeletedAfterLoadingIsReadAsLoaded) {
+  const std::string dir = ::testing::TempDir() + "/gridprobe-deleted-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string lib = std::filesystem::canonical(dir).string() + "/libgridkit.so.1";
+  std::filesystem::copy_file(GRIDKIT_LIB, lib, std::filesystem::copy_options::overwrite_existing);
+  LoadingChild child(lib, /*twice=*/false);
+  ASSERT_TRUE(child.loaded());
+  std::filesystem::remove(lib);
+  std::filesystem::copy_file(C_TARGET_BIN, lib);  // another file at the same path
+
+  auto maps = ReadMaps(child.pid());
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  bool deleted = false;
+  for (const Mapping& m : *maps) deleted |= m.path == lib && m.deleted && m.executable();
+  ASSERT_TRUE(deleted) << lib << " is not a deleted mapping of " << child.pid();
+
+  const LibraryPreset preset = GridkitPreset();
+  auto m = ResolveInProcess(preset, child.pid(), kPolicy);
+  if (CanFollowMapFiles()) {
+    ASSERT_TRUE(m.ok()) << m.status();
+    EXPECT_EQ(m->path, lib);
+    EXPECT_EQ(m->open_path.rfind("/proc/" + std::to_string(child.pid()) + "/map_files/", 0), 0u)
+        << m->open_path;
+    auto direct = ResolveInFile(preset, GRIDKIT_LIB, GRIDKIT_LIB, kPolicy);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    ExpectSameSites(*m, *direct);
+  } else {
+    ASSERT_FALSE(m.ok());
+    EXPECT_EQ(ExitCodeOf(m.status()), ExitCode::kPermission);
+    EXPECT_EQ(m.status().message().rfind("process " + std::to_string(child.pid()) + " runs " +
+                                             lib + ", which was deleted (or replaced) after it "
+                                                   "was loaded",
+                                         0),
+              0u)
+        << m.status();
+    EXPECT_NE(m.status().message().find("run gridprobe as root"), absl::string_view::npos);
+    EXPECT_EQ(m.status().message().find('\n'), absl::string_view::npos);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Resolver, MissingSymbolNamesOperationPatternAndNearNames) {
@@ -203,9 +573,6 @@ TEST(Resolver, NotAnElfFile) {
 
 // The return-mode decision on real binaries: a C program that never unwinds,
 // the same kind of program with a longjmp, and C++ with exceptions.
-const ResolvedSymbol& Only(const ResolvedModule& m, size_t op) {
-  return m.ops.at(op).symbols.at(0);
-}
 
 TEST(ReturnModeOnBinaries, CFunctionsCallingFixedCodeAreFast) {
   auto m = ResolveInFile(Preset({{"work", {"c_work"}, "userVisible"},
