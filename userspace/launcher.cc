@@ -162,6 +162,23 @@ absl::StatusOr<int> LaunchedProcess::Wait() {
   return status;
 }
 
+absl::StatusOr<std::optional<int>> LaunchedProcess::TryWait() {
+  if (reaped_) {
+    return WithExitCode(absl::FailedPreconditionError("process already reaped"),
+                        ExitCode::kFailure);
+  }
+  int status = 0;
+  pid_t got;
+  while ((got = waitpid(pid_, &status, WNOHANG)) < 0) {
+    if (errno != EINTR) {
+      return ErrnoError(errno, absl::StrCat("wait for process ", pid_), ExitCode::kFailure);
+    }
+  }
+  if (got == 0) return std::optional<int>();
+  reaped_ = true;
+  return std::optional<int>(status);
+}
+
 std::string DescribeWaitStatus(int status) {
   if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
   if (WIFSIGNALED(status)) {

@@ -3,6 +3,7 @@
 #ifndef GRIDPROBE_USERSPACE_LAUNCHER_H_
 #define GRIDPROBE_USERSPACE_LAUNCHER_H_
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,9 @@ class LaunchedProcess {
   // Waits for the program to end, once; returns its wait status.
   // REQUIRES: Resume() succeeded.
   absl::StatusOr<int> Wait();
+  // The wait status if the program has ended (reaping it), nullopt while it
+  // runs. REQUIRES: Resume() succeeded.
+  absl::StatusOr<std::optional<int>> TryWait();
 
  private:
   explicit LaunchedProcess(int pid) : pid_(pid) {}

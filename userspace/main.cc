@@ -293,12 +293,12 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
 // Attaches to `pid` as `settings` say, calls `attached` once every probe is
 // in, and profiles until the duration ends, a signal arrives or the target
 // exits.
-absl::Status Profile(int pid, Settings settings, const std::function<absl::Status()>& attached) {
+// `session` comes first (ProbeSession::Create): privileges and kernel
+// features decide whether anything else is worth explaining.
+absl::StatusOr<StopReason> Profile(int pid, Settings settings,
+                                   std::unique_ptr<ProbeSession> session,
+                                   const std::function<absl::Status()>& attached) {
   AgentOptions& options = settings.agent;
-  // Privileges and kernel features first: they decide whether anything else
-  // is worth explaining.
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
-                      ProbeSession::Create(settings.session));
   GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
                       symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
   std::unique_ptr<BudgetObserver> budget_observer;
@@ -390,14 +390,13 @@ absl::Status Profile(int pid, Settings settings, const std::function<absl::Statu
   GP_ASSIGN_OR_RETURN(StopReason reason,
                       RunAgent(*session, target, Identities(preset, watch.module_name()), options,
                                observers));
-  (void)reason;
   if (watch.events().empty()) {
     return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
                             "pid ", pid, " (", target.comm, ") never loaded the library of preset '",
                             preset.name, "' (", watch.module_name(), ") while profiled")),
                         ExitCode::kLibraryNotMapped);
   }
-  return absl::OkStatus();
+  return reason;
 }
 
 // attach --all: every process that maps the preset's library, now or
@@ -479,39 +478,42 @@ absl::Status Attach(const std::string& pid_text, const ProfileFlags& f) {
   GP_ASSIGN_OR_RETURN(int pid, ParsePid(pid_text));
   GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
   GP_RETURN_IF_ERROR(CheckProcessExists(pid));
-  return Profile(pid, std::move(settings), [] { return absl::OkStatus(); });
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(settings.session));
+  return Profile(pid, std::move(settings), std::move(session), [] {
+           return absl::OkStatus();
+         }).status();
 }
 
 // Starts the program held at its entry point, attaches, lets it run and
 // profiles it to the end; reports how it ended.
 absl::Status Run(const std::vector<std::string>& command, const ProfileFlags& f) {
   GP_ASSIGN_OR_RETURN(Settings settings, ResolveSettings(f));
+  // Privileges before the program starts: it is not run just to be killed.
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(settings.session));
   GP_ASSIGN_OR_RETURN(LaunchedProcess child, LaunchedProcess::Start(command));
   const int pid = child.pid();
-  GP_RETURN_IF_ERROR(Profile(pid, std::move(settings), [&child, pid] {
-    std::fprintf(stderr, "gridprobe: started pid %d at its entry point\n", pid);
-    return child.Resume();
-  }));
+  GP_ASSIGN_OR_RETURN(StopReason reason,
+                      Profile(pid, std::move(settings), std::move(session), [&child, pid] {
+                        std::fprintf(stderr, "gridprobe: started pid %d at its entry point\n",
+                                     pid);
+                        return child.Resume();
+                      }));
   // The agent returns when the program ended, or earlier at --duration or a
-  // signal; then the program runs on without gridprobe.
-  if (kill(pid, 0) == 0) {
-    char state = 0;
-    if (FILE* stat = std::fopen(absl::StrCat("/proc/", pid, "/stat").c_str(), "r")) {
-      // "pid (comm) S ...": the state follows the last ')'.
-      char line[4096];
-      size_t n = std::fread(line, 1, sizeof(line) - 1, stat);
-      std::fclose(stat);
-      line[n] = '\0';
-      if (const char* close = std::strrchr(line, ')'); close != nullptr && close[1] == ' ') {
-        state = close[2];
-      }
-    }
-    if (state != 'Z') {
-      std::fprintf(stderr, "gridprobe: pid %d keeps running without probes\n", pid);
-      return absl::OkStatus();
-    }
+  // signal; then the program runs on without gridprobe (unless it ended
+  // meanwhile).
+  std::optional<int> ended;
+  if (reason == StopReason::kTargetExited) {
+    GP_ASSIGN_OR_RETURN(ended, child.Wait());
+  } else {
+    GP_ASSIGN_OR_RETURN(ended, child.TryWait());
   }
-  GP_ASSIGN_OR_RETURN(int status, child.Wait());
+  if (!ended) {
+    std::fprintf(stderr, "gridprobe: pid %d keeps running without probes\n", pid);
+    return absl::OkStatus();
+  }
+  const int status = *ended;
   std::fprintf(stderr, "gridprobe: pid %d (%s) %s\n", pid, command[0].c_str(),
                DescribeWaitStatus(status).c_str());
   return absl::OkStatus();

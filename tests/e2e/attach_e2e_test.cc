@@ -680,6 +680,16 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   EXPECT_EQ(rc, 4) << err;
   EXPECT_NE(err.find("run gridprobe as root"), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  // gridprobe run checks before it starts the program: a marker the
+  // program would create stays absent.
+  const std::string marker = TempPath("started");
+  std::tie(rc, err) = RunGridprobe({"run", "--", "/usr/bin/touch", marker},
+                                   {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                    "--clear-groups"});
+  EXPECT_EQ(rc, 4) << err;
+  EXPECT_NE(err.find("run gridprobe as root"), std::string::npos) << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+  EXPECT_NE(access(marker.c_str(), F_OK), 0) << "the program ran";
 }
 
 }  // namespace

@@ -86,5 +86,27 @@ TEST(LauncherTest, DescribesDeathBySignal) {
   EXPECT_EQ(DescribeWaitStatus(*status), "was killed by signal 9 (Killed)");
 }
 
+// What `gridprobe run` asks when the profile ends early: still running, or
+// ended (reaped once, with its status).
+TEST(LauncherTest, TryWaitTellsARunningProgramFromAnEndedOne) {
+  absl::StatusOr<LaunchedProcess> child = LaunchedProcess::Start({"/bin/sleep", "60"});
+  ASSERT_TRUE(child.ok()) << child.status();
+  ASSERT_TRUE(child->Resume().ok());
+  absl::StatusOr<std::optional<int>> running = child->TryWait();
+  ASSERT_TRUE(running.ok()) << running.status();
+  EXPECT_FALSE(running->has_value());
+  kill(child->pid(), SIGTERM);
+  std::optional<int> ended;
+  for (int i = 0; i < 500 && !ended; ++i) {
+    absl::StatusOr<std::optional<int>> polled = child->TryWait();
+    ASSERT_TRUE(polled.ok()) << polled.status();
+    ended = *polled;
+    if (!ended) usleep(10000);
+  }
+  ASSERT_TRUE(ended.has_value()) << "not reaped within 5 s";
+  EXPECT_EQ(DescribeWaitStatus(*ended), "was killed by signal 15 (Terminated)");
+  EXPECT_FALSE(child->TryWait().ok()) << "reaped twice";
+}
+
 }  // namespace
 }  // namespace gridprobe
