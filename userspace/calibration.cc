@@ -20,6 +20,7 @@
 #include "latency.skel.h"
 #include "symbols/proc_maps.h"
 #include "userspace/report.h"
+#include "userspace/uprobe_multi.h"
 
 // One tiny function per instruction class, the class's instruction first.
 extern "C" {
@@ -125,36 +126,67 @@ uint64_t FileOffsetOf(const std::vector<symbols::Mapping>& maps, uint64_t addr) 
   return 0;
 }
 
+// One calibration probe in this process, made the way gridprobe makes its
+// probes on this kernel (uprobe_multi.h), so that a hit costs what it will.
+class CalibrationProbe {
+ public:
+  CalibrationProbe(latency_bpf* skel, bool multi, uint64_t offset, bool retprobe) {
+    if (multi) {
+      fd_ = CreateUprobeMulti(bpf_program__fd(skel->progs.calibrate), getpid(), "/proc/self/exe",
+                              {offset}, {0}, retprobe);
+      err_ = fd_ < 0 ? -fd_ : 0;
+    } else {
+      link_ = bpf_program__attach_uprobe(skel->progs.calibrate, retprobe, getpid(),
+                                         "/proc/self/exe", offset);
+      err_ = link_ == nullptr ? errno : 0;
+    }
+  }
+  ~CalibrationProbe() {
+    if (fd_ >= 0) close(fd_);
+    if (link_ != nullptr) bpf_link__destroy(link_);
+  }
+  CalibrationProbe(const CalibrationProbe&) = delete;
+  CalibrationProbe& operator=(const CalibrationProbe&) = delete;
+
+  // 0 when attached, else the errno.
+  int error() const { return err_; }
+
+ private:
+  int fd_ = -1;
+  bpf_link* link_ = nullptr;
+  int err_ = 0;
+};
+
 // A uprobe on the push of gp_calib_push, alone and then with a uretprobe at
 // the same site (one trap for both): the difference is the return's cost.
 // A difference of two timings is noisy on a busy machine (a trap's return is
 // a preemption point), so it is measured in alternating rounds and the median
 // kept.
-absl::Status MeasureReturnTrampoline(latency_bpf* skel, const std::vector<symbols::Mapping>& maps,
-                                     int hits, Calibration* c) {
+absl::Status MeasureReturnTrampoline(latency_bpf* skel, bool multi,
+                                     const std::vector<symbols::Mapping>& maps, int hits,
+                                     Calibration* c) {
   uint64_t offset = FileOffsetOf(maps, reinterpret_cast<uint64_t>(gp_calib_push));
   if (offset == 0) return absl::InternalError("calibration code is not in a file mapping");
-  bpf_link* entry = bpf_program__attach_uprobe(skel->progs.calibrate, false, getpid(),
-                                               "/proc/self/exe", offset);
-  if (entry == nullptr) {
-    return ErrnoError(errno, "attach the calibration probe (push)", ExitCode::kAttachFailed);
+  CalibrationProbe entry(skel, multi, offset, false);
+  if (entry.error() != 0) {
+    return ErrnoError(entry.error(), "attach the calibration probe (push)",
+                      ExitCode::kAttachFailed);
   }
   constexpr int kRounds = 7;
   std::vector<double> diffs;
   for (int round = 0; round < kRounds; ++round) {
     double entry_only = TimeCalls(gp_calib_push, hits);
-    bpf_link* ret = bpf_program__attach_uprobe(skel->progs.calibrate, true, getpid(),
-                                               "/proc/self/exe", offset);
-    if (ret == nullptr) {
-      int err = errno;
-      bpf_link__destroy(entry);
-      return ErrnoError(err, "attach the calibration uretprobe", ExitCode::kAttachFailed);
+    double both = 0;
+    {
+      CalibrationProbe ret(skel, multi, offset, true);
+      if (ret.error() != 0) {
+        return ErrnoError(ret.error(), "attach the calibration uretprobe",
+                          ExitCode::kAttachFailed);
+      }
+      both = TimeCalls(gp_calib_push, hits);
     }
-    double both = TimeCalls(gp_calib_push, hits);
-    bpf_link__destroy(ret);
     diffs.push_back(both - entry_only);
   }
-  bpf_link__destroy(entry);
   std::sort(diffs.begin(), diffs.end());
   c->uretprobe_return_ns = std::max(1.0, diffs[kRounds / 2]);
   return absl::OkStatus();
@@ -163,7 +195,13 @@ absl::Status MeasureReturnTrampoline(latency_bpf* skel, const std::vector<symbol
 }  // namespace
 
 absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
-  latency_bpf* skel = latency_bpf::open_and_load();
+  const bool multi = KernelHasUprobeMulti();
+  latency_bpf* skel = latency_bpf::open();
+  if (skel != nullptr && multi) ExpectUprobeMulti(skel->obj);
+  if (skel != nullptr && latency_bpf::load(skel) != 0) {
+    latency_bpf::destroy(skel);
+    skel = nullptr;
+  }
   if (skel == nullptr) {
     int err = errno;
     return ErrnoError(err, "load the calibration program",
@@ -187,18 +225,16 @@ absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
     }
     uint64_t offset = addr - m->start + m->file_offset;
     double base = TimeCalls(p.fn, hits_per_class);
-    bpf_link* link = bpf_program__attach_uprobe(skel->progs.calibrate, false, getpid(),
-                                                "/proc/self/exe", offset);
-    if (link == nullptr) {
-      status = ErrnoError(errno, absl::StrCat("attach the calibration probe (", p.cls, ")"),
+    CalibrationProbe probe(skel, multi, offset, false);
+    if (probe.error() != 0) {
+      status = ErrnoError(probe.error(), absl::StrCat("attach the calibration probe (", p.cls, ")"),
                           ExitCode::kAttachFailed);
       break;
     }
     double probed = TimeCalls(p.fn, hits_per_class);
-    bpf_link__destroy(link);
     c.ns_per_hit[p.cls] = std::max(0.0, probed - base);
   }
-  if (status.ok()) status = MeasureReturnTrampoline(skel, maps, hits_per_class, &c);
+  if (status.ok()) status = MeasureReturnTrampoline(skel, multi, maps, hits_per_class, &c);
   latency_bpf::destroy(skel);
   GP_RETURN_IF_ERROR(status);
   double cheapest = 1e300;
