@@ -232,7 +232,7 @@ uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const MetricValues&
       Worse(state, k, impact, value, severity, window, sink);
       continue;
     }
-    m.bad_streak = 0;
+    if (m.bad_streak != 0) m.bad_streak = 0;  // a store only when needed keeps the line clean
     if (m.open >= 0) Better(state.first + k, value, window, sink);
     forecastable |= static_cast<uint32_t>(m.open < 0 && window_ >= m.quiet_until) << k;
   }
