@@ -93,14 +93,15 @@ absl::Status ValidateOptions(const EvaluatorOptions& options) {
 Evaluator::Evaluator(BudgetSet budgets, EvaluatorOptions options)
     : budgets_(std::move(budgets)),
       options_(std::move(options)),
-      horizon_s_(absl::ToDoubleSeconds(options_.horizon)) {
+      horizon_s_(absl::ToDoubleSeconds(options_.horizon)),
+      trends_(std::max(2, options_.prediction_windows)) {
   if (options_.severities.has_value()) budgets_.severities = *options_.severities;
 }
 
-Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
+size_t Evaluator::StateFor(const OpStats& op, size_t position) {
   if (position < by_position_.size()) {
-    OpState& cached = ops_[by_position_[position]];
-    if (SameName(cached.name, op.name)) return cached;
+    const size_t cached = by_position_[position];
+    if (SameName(ops_[cached].name, op.name)) return cached;
   }
   auto [it, inserted] = index_.try_emplace(op.name, ops_.size());
   if (inserted) {
@@ -125,60 +126,117 @@ Evaluator::OpState& Evaluator::StateFor(const OpStats& op, size_t position) {
       for (uint32_t k = 0; k < state.count; ++k) {
         targets.push_back(metrics_[state.first + k].thresholds.warning);
       }
-      state.trend.emplace(std::move(targets), options_.prediction_windows);
+      state.trend = trends_.AddGroup(targets);
     }
     ops_.push_back(std::move(state));
   }
   if (position >= by_position_.size()) by_position_.resize(position + 1);
   by_position_[position] = it->second;
-  return ops_[it->second];
+  return it->second;
 }
+
+namespace {
+
+// Holds a window's violation events, each with the position of its
+// operation, until the forecasts (found once every trend is updated) can
+// take their place among them.
+class HeldEvents final : public EventSink {
+ public:
+  explicit HeldEvents(std::vector<std::pair<size_t, Event>>& held) : held_(held) {}
+  void OnEvent(const Event& event) override { held_.emplace_back(position, event); }
+  size_t position = 0;
+
+ private:
+  std::vector<std::pair<size_t, Event>>& held_;
+};
+
+}  // namespace
 
 void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
   if (window_ == 0) first_start_ = window.start;
   window_x_ = absl::ToDoubleSeconds(window.end - first_start_);
+  if (options_.prediction_windows == 0) {
+    for (size_t i = 0; i < window.ops.size(); ++i) {
+      const OpStats& op = window.ops[i];
+      OpState& state = ops_[StateFor(op, i)];
+      if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
+      Judge(op, state, ReadMetrics(op), window, sink);
+    }
+    ++window_;
+    return;
+  }
+  // Each operation is judged and gives its trend a sample; then every trend
+  // is updated and tested in one pass, and the forecasts due are reported,
+  // each after its operation's violation events as if it had come at once.
+  trends_.BeginWindow(window_x_);
+  candidates_.clear();
+  held_.clear();
+  HeldEvents held(held_);
   for (size_t i = 0; i < window.ops.size(); ++i) {
     const OpStats& op = window.ops[i];
-    OpState& state = StateFor(op, i);
+    const size_t index = StateFor(op, i);
+    OpState& state = ops_[index];
     if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
-    Judge(op, state, window, sink);
+    const MetricValues values = ReadMetrics(op);
+    held.position = i;
+    const uint32_t forecastable = Judge(op, state, values, window, held);
+    const uint32_t measured = values.measured & state.metric_bits;
+    const bool restart = measured != state.trend_measured;  // memory tracking came or went
+    state.trend_measured = measured;
+    double* const y = trends_.Sample(state.trend, restart);
+    const MetricState* const metrics = &metrics_[state.first];
+    for (uint32_t k = 0; k < state.count; ++k) {  // 0 when not measured
+      y[k] = values.value[static_cast<int>(metrics[k].metric)];
+    }
+    if (forecastable != 0) candidates_.push_back({i, index, forecastable});
   }
+  // Usually no line is heading for its budget, and nothing is left to do.
+  if (!trends_.EndWindow(horizon_s_, kMinPredictionRSquared)) candidates_.clear();
+
+  size_t released = 0;
+  auto release = [&](size_t position) {  // the held events up to this operation's
+    for (; released < held_.size() && held_[released].first <= position; ++released) {
+      sink.OnEvent(held_[released].second);
+    }
+  };
+  for (const Candidate& c : candidates_) {
+    const OpState& state = ops_[c.state];
+    if (trends_.size(state.trend) < kMinPredictionPoints) continue;
+    uint32_t due = c.forecastable & trends_.Reaching(state.trend);
+    if (due == 0) continue;
+    release(c.position);
+    const OpStats& op = window.ops[c.position];
+    const MetricValues values = ReadMetrics(op);
+    const Impact impact = state.impact.value_or(op.impact);
+    for (uint32_t k = 0; due != 0; ++k, due >>= 1) {
+      const int i = static_cast<int>(metrics_[state.first + k].metric);
+      if (due & 1) Forecast(state, k, impact, values.value[i], window, sink);
+    }
+  }
+  release(window.ops.size());
   ++window_;
 }
 
-void Evaluator::Judge(const OpStats& op, OpState& state, const Snapshot& window, EventSink& sink) {
+uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const MetricValues& values,
+                          const Snapshot& window, EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
-  const MetricValues values = ReadMetrics(op);
-  double ys[kNumMetrics];     // series k of the trend: metrics_[first + k]
-  uint32_t forecastable = 0;  // bit k: within budget, nothing open, not quiet
+  uint32_t forecastable = 0;
   MetricState* const metrics = &metrics_[state.first];  // not resized while judging
   for (uint32_t k = 0; k < state.count; ++k) {
     MetricState& m = metrics[k];
     const int i = static_cast<int>(m.metric);
-    ys[k] = values.value[i];  // 0 when not measured
     if (!values.has(i)) continue;
-    const Severity severity = Classify(ys[k], m.thresholds);
+    const double value = values.value[i];
+    const Severity severity = Classify(value, m.thresholds);
     if (severity != Severity::kNone) {
-      Worse(state, k, impact, ys[k], severity, window, sink);
+      Worse(state, k, impact, value, severity, window, sink);
       continue;
     }
-    m.bad_streak = 0;
-    if (m.open >= 0) Better(state.first + k, ys[k], window, sink);
+    if (m.bad_streak != 0) m.bad_streak = 0;  // a store only when needed keeps the line clean
+    if (m.open >= 0) Better(state.first + k, value, window, sink);
     forecastable |= static_cast<uint32_t>(m.open < 0 && window_ >= m.quiet_until) << k;
   }
-  if (!state.trend.has_value()) return;
-  TrendGroup& trend = *state.trend;
-  const uint32_t measured = values.measured & state.metric_bits;
-  if (measured != state.trend_measured) {  // memory tracking came or went
-    trend.Clear();
-    state.trend_measured = measured;
-  }
-  trend.Add(window_x_, ys);
-  if (forecastable == 0 || trend.size() < kMinPredictionPoints) return;
-  uint32_t due = forecastable & trend.Reaching(horizon_s_, kMinPredictionRSquared);
-  for (uint32_t k = 0; due != 0; ++k, due >>= 1) {
-    if (due & 1) Forecast(state, k, impact, ys[k], window, sink);
-  }
+  return forecastable;
 }
 
 void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
@@ -234,9 +292,8 @@ void Evaluator::Better(uint32_t index, double value, const Snapshot& window, Eve
 void Evaluator::Forecast(const OpState& state, uint32_t k, Impact impact, double value,
                          const Snapshot& window, EventSink& sink) {
   MetricState& m = metrics_[state.first + k];
-  const TrendGroup& trend = *state.trend;
   const double threshold = m.thresholds.warning;
-  std::optional<LineFit> fit = trend.Fit(static_cast<int>(k));
+  std::optional<LineFit> fit = trends_.Fit(state.trend, static_cast<int>(k));
   if (!fit.has_value() || !(fit->slope > 0)) return;
   const double eta_s = std::max(0.0, (threshold - fit->intercept) / fit->slope - window_x_);
   const double budget = details_[state.first + k].budget;
@@ -250,7 +307,7 @@ void Evaluator::Forecast(const OpState& state, uint32_t k, Impact impact, double
   e.actual = value;
   e.ratio = value / budget;
   e.severity = Severity::kWarning;
-  e.since = first_start_ + absl::Seconds(trend.oldest_x());
+  e.since = first_start_ + absl::Seconds(trends_.oldest_x(state.trend));
   e.at = window.end;
   e.windows = fit->points;
   e.slope_per_s = fit->slope;

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -143,18 +144,23 @@ class Evaluator {
     uint32_t first = 0;
     uint32_t count = 0;
     uint32_t metric_bits = 0;  // bit m: metric m is budgeted
-    // Series k is metrics_[first + k]. A sample is added in each judged
-    // window; when the set of measured metrics changes, it starts afresh.
-    std::optional<TrendGroup> trend;
+    // Its group in trends_ (-1 with forecasts off): series k is
+    // metrics_[first + k]. A sample is added in each judged window; when
+    // the set of measured metrics changes, it starts afresh.
+    int32_t trend = -1;
     uint32_t trend_measured = 0;
   };
 
-  OpState& StateFor(const OpStats& op, size_t position);
-  void Judge(const OpStats& op, OpState& state, const Snapshot& window, EventSink& sink);
+  // Index into ops_.
+  size_t StateFor(const OpStats& op, size_t position);
+  // Reports the violation events `values` bring about. Returns bit k set
+  // when metric k may be forecast: within budget, nothing open, not quiet.
+  uint32_t Judge(const OpStats& op, OpState& state, const MetricValues& values,
+                 const Snapshot& window, EventSink& sink);
   void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
              const Snapshot& window, EventSink& sink);
   void Better(uint32_t index, double value, const Snapshot& window, EventSink& sink);
-  // Reports the forecast for metric k of `state`, which Judge found due.
+  // Reports the forecast for metric k of `state`, found due.
   void Forecast(const OpState& state, uint32_t k, Impact impact, double value,
                 const Snapshot& window, EventSink& sink);
   // `value`: the metric in the window that caused the event.
@@ -169,6 +175,16 @@ class Evaluator {
 
   std::vector<OpState> ops_;
   std::vector<MetricState> metrics_;
+  Trends trends_;
+  // This window's operations that may be forecast, in order, and its
+  // violation events until the forecasts are known; kept to save allocating.
+  struct Candidate {
+    size_t position;  // in the snapshot
+    size_t state;     // in ops_
+    uint32_t forecastable;
+  };
+  std::vector<Candidate> candidates_;
+  std::vector<std::pair<size_t, Event>> held_;
   std::vector<MetricDetail> details_;
   absl::flat_hash_map<std::string, size_t> index_;
   // The agent lists operations in the same order every window; remembering

@@ -1,131 +1,329 @@
 #include "userspace/budgets/trend.h"
 
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+#include "absl/base/attributes.h"
+
 namespace gridprobe::budgets {
+namespace {
 
-TrendGroup::TrendGroup(std::vector<double> targets, int capacity)
-    : series_(static_cast<int>(targets.size())),
-      capacity_(capacity),
-      xs_(capacity),
-      ys_(static_cast<size_t>(capacity) * targets.size()),
-      target_(std::move(targets)),
-      y_origin_(series_),
-      sy_(series_),
-      sxy_(series_),
-      syy_(series_) {}
+using Pair = double __attribute__((vector_size(16)));
+using PairMask = int64_t __attribute__((vector_size(16)));
 
-void TrendGroup::Add(double x, const double* ys) {
-  const int n = series_;
-  double* __restrict row = &ys_[static_cast<size_t>(next_) * n];
-  double* __restrict yo = y_origin_.data();
-  double* __restrict sy = sy_.data();
-  double* __restrict sxy = sxy_.data();
-  double* __restrict syy = syy_.data();
-  if (count_ == 0) {
-    x_origin_ = x;
-    for (int s = 0; s < n; ++s) yo[s] = ys[s];
+Pair Splat(double v) { return Pair{v, v}; }
+
+Pair Load(const double* p) {
+  Pair v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Bit i: whether the comparison `c` holds in lane i.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Bits(PairMask c) {
+#if defined(__SSE2__)
+  return __builtin_ia32_movmskpd(reinterpret_cast<Pair>(c));  // one instruction
+#else
+  return static_cast<uint32_t>((c[0] & 1) | (c[1] & 2));
+#endif
+}
+
+// Bit 0 and bit 1: whether each series of a pair is reaching its target,
+// from its sums (sy, sxy, syy) and target - y_origin (headroom).
+//
+// vxx, vxy, vyy: the variances and covariance times n. With slope
+// b = vxy / vxx and the line at height h at the latest x, the crossing is
+// (target - h) / b later; `rise` is that times n * vxx.
+template <typename XTerms>
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint8_t PairReaching(Pair sy, Pair sxy, Pair syy, Pair headroom,
+                                                         const XTerms& x) {
+  const Pair vxy = x.n * sxy - x.sx * sy;
+  const Pair vyy = x.n * syy - sy * sy;
+  const Pair rise = (x.n * headroom - sy) * x.vxx - vxy * x.latest;
+  // `&`, not `&&`: noisy data makes each test a coin toss for the branch
+  // predictor, while the answer is nearly always no.
+  return static_cast<uint8_t>(Bits(vxy > Splat(0)) & Bits(vxy * vxy >= x.r2vxx * vyy) &
+                              Bits(rise > Splat(0)) & Bits(rise <= x.nw * vxy));
+}
+
+}  // namespace
+
+Trends::Trends(int capacity) : capacity_(capacity) {}
+
+int Trends::AddGroup(const std::vector<double>& targets) {
+  Group& g = groups_.emplace_back();
+  g.series = static_cast<int>(targets.size());
+  g.pairs = (g.series + 1) / 2;
+  g.first_pair = static_cast<int>(target_.size());
+  for (int p = 0; p < g.pairs; ++p) {
+    const double twin = 2 * p + 1 < g.series ? targets[2 * p + 1] : 0;
+    target_.push_back(Pair{targets[2 * p], twin});
   }
-  const double dx = x - x_origin_;
-  latest_dx_ = dx;
-  if (count_ == capacity_) {
-    // Replace the oldest sample's share of the sums with the new one's.
-    const double ox = xs_[next_] - x_origin_;
-    sx_ += dx - ox;
-    sxx_ += dx * dx - ox * ox;
-    for (int s = 0; s < n; ++s) {
-      const double dy = ys[s] - yo[s];
-      const double oy = row[s] - yo[s];
-      sy[s] += dy - oy;
-      sxy[s] += dx * dy - ox * oy;
-      syy[s] += dy * dy - oy * oy;
-      row[s] = ys[s];
+  const size_t pairs = target_.size();
+  y_.resize(2 * pairs, 0);
+  y_origin_.resize(pairs, Splat(0));
+  headroom_.resize(pairs, Splat(0));
+  sy_.resize(pairs, Splat(0));
+  sxy_.resize(pairs, Splat(0));
+  syy_.resize(pairs, Splat(0));
+  if (pairs > stride_) {  // room for more pairs in every row, rows kept
+    const size_t stride = std::max(pairs, 2 * stride_);
+    std::vector<Pair> samples(stride * capacity_, Splat(0));
+    for (int i = 0; i < capacity_; ++i) {
+      std::copy_n(samples_.data() + i * stride_, stride_, samples.data() + i * stride);
     }
+    samples_ = std::move(samples);
+    stride_ = stride;
+  }
+  reaching_.resize(pairs, 0);
+  return static_cast<int>(groups_.size()) - 1;
+}
+
+int Trends::NewHistory() {
+  int h;
+  if (free_.empty()) {
+    h = static_cast<int>(histories_.size());
+    histories_.emplace_back();
   } else {
-    ++count_;
-    sx_ += dx;
-    sxx_ += dx * dx;
-    for (int s = 0; s < n; ++s) {
-      const double dy = ys[s] - yo[s];
-      sy[s] += dy;
-      sxy[s] += dx * dy;
-      syy[s] += dy * dy;
-      row[s] = ys[s];
+    h = free_.back();
+    free_.pop_back();
+    histories_[h] = History();
+  }
+  histories_[h].xs.resize(capacity_);
+  return h;
+}
+
+void Trends::Leave(Group& g) {
+  if (g.history < 0) return;
+  if (--histories_[g.history].members == 0) free_.push_back(g.history);
+  g.history = -1;
+}
+
+void Trends::BeginWindow(double x) {
+  ++window_;
+  x_ = x;
+}
+
+double* Trends::Sample(int id, bool restart) {
+  Group& g = groups_[id];
+  if (g.sampled_in == window_) return ignored_;
+  g.sampled_in = window_;
+  if (restart || g.history < 0) {
+    Leave(g);
+    if (fresh_ < 0) fresh_ = NewHistory();
+    g.history = fresh_;
+    ++histories_[fresh_].members;
+  }
+  if (histories_[g.history].sampled++ == 0) touched_.push_back(g.history);
+  return &y_[2 * g.first_pair];  // a lone last series' twin stays 0
+}
+
+bool Trends::EndWindow(double within, double min_r_squared) {
+  // A history some of whose groups were not sampled splits: they keep a
+  // copy as it was, the sampled ones go on with it.
+  bool split = false;
+  for (int h : touched_) {
+    if (histories_[h].sampled == histories_[h].members) continue;
+    const int copy = NewHistory();
+    History& from = histories_[h];
+    histories_[copy] = from;
+    histories_[copy].members = from.members - from.sampled;
+    histories_[copy].sampled = 0;
+    from.members = from.sampled;
+    from.split = copy;
+    split = true;
+  }
+  if (split) {
+    for (Group& g : groups_) {
+      if (g.history >= 0 && g.sampled_in != window_ && histories_[g.history].split >= 0) {
+        g.history = histories_[g.history].split;
+      }
     }
   }
-  xs_[next_] = x;
-  if (++next_ == capacity_) {
-    next_ = 0;
-    // Subtracting drifts; start afresh now and then.
-    if (count_ == capacity_ && ++passes_ % kPassesPerRecompute == 0) Recompute();
+  for (int h : touched_) Advance(histories_[h], within, min_r_squared);
+
+  // Sampled groups side by side with the same history form one run.
+  const int n = static_cast<int>(groups_.size());
+  for (int i = 0; i < n;) {
+    const Group& g = groups_[i++];
+    if (g.sampled_in != window_) continue;
+    const int p0 = g.first_pair;
+    int p1 = p0 + g.pairs;
+    while (i < n && groups_[i].sampled_in == window_ && groups_[i].history == g.history) {
+      p1 += groups_[i++].pairs;
+    }
+    AddPairs(histories_[g.history], p0, p1);
   }
+
+  for (int h : touched_) {
+    histories_[h].sampled = 0;
+    histories_[h].split = -1;
+  }
+  touched_.clear();
+  fresh_ = -1;
+  return std::exchange(any_reaching_, false);
 }
 
-void TrendGroup::Clear() {
-  next_ = count_ = 0;
-  sx_ = sxx_ = latest_dx_ = 0;
-  for (int s = 0; s < series_; ++s) sy_[s] = sxy_[s] = syy_[s] = 0;
-}
-
-void TrendGroup::Recompute() {
-  // Called when the buffer is full and next_ is 0: samples are oldest first.
-  const double shift = xs_[0] - x_origin_;
-  x_origin_ = xs_[0];
-  latest_dx_ -= shift;
-  sx_ = sxx_ = 0;
-  for (int s = 0; s < series_; ++s) {
-    y_origin_[s] = ys_[s];
-    sy_[s] = sxy_[s] = syy_[s] = 0;
+void Trends::Advance(History& h, double within, double min_r_squared) {
+  h.first = h.count == 0;
+  if (h.first) h.x_origin = x_;
+  const double dx = x_ - h.x_origin;
+  h.latest_dx = dx;
+  h.full = h.count == capacity_;
+  double ox = 0;
+  if (h.full) {
+    ox = h.xs[h.next] - h.x_origin;
+    h.sx += dx - ox;
+    h.sxx += dx * dx - ox * ox;
+  } else {
+    ++h.count;
+    h.sx += dx;
+    h.sxx += dx * dx;
   }
-  for (int i = 0; i < count_; ++i) {
-    const double dx = xs_[i] - x_origin_;
-    sx_ += dx;
-    sxx_ += dx * dx;
-    const double* row = &ys_[static_cast<size_t>(i) * series_];
-    for (int s = 0; s < series_; ++s) {
-      const double dy = row[s] - y_origin_[s];
-      sy_[s] += dy;
-      sxy_[s] += dx * dy;
-      syy_[s] += dy * dy;
+  h.dx = dx;
+  h.ox = ox;
+  h.xs[h.next] = x_;
+  h.recompute = false;
+  if (++h.next == capacity_) {
+    h.next = 0;
+    // Subtracting drifts; start afresh now and then. The series follow in
+    // RecomputePairs.
+    if (h.count == capacity_ && ++h.passes % kPassesPerRecompute == 0) {
+      h.recompute = true;
+      const double shift = h.xs[0] - h.x_origin;
+      h.x_origin = h.xs[0];
+      h.latest_dx -= shift;
+      h.sx = h.sxx = 0;
+      for (int i = 0; i < h.count; ++i) {
+        const double x = h.xs[i] - h.x_origin;
+        h.sx += x;
+        h.sxx += x * x;
+      }
     }
   }
+  const double n = h.count;
+  const double vxx = n * h.sxx - h.sx * h.sx;
+  h.check = h.count >= 2 && vxx > 0;
+  h.terms.n = Splat(n);
+  h.terms.sx = Splat(h.sx);
+  h.terms.vxx = Splat(vxx);
+  h.terms.latest = Splat(n * h.latest_dx - h.sx);
+  h.terms.r2vxx = Splat(min_r_squared * vxx);
+  h.terms.nw = Splat(n * within);
 }
 
-uint32_t TrendGroup::Reaching(double within, double min_r_squared) const {
-  if (count_ < 2) return 0;
-  // vxx, vxy, vyy: the variances and covariance times n. With slope
-  // b = vxy / vxx and the line at height h at the latest x, the crossing is
-  // (target - h) / b later; `rise` is that times n * vxx.
-  const double n = count_;
-  const double vxx = n * sxx_ - sx_ * sx_;
-  if (!(vxx > 0)) return 0;
-  const double latest = n * latest_dx_ - sx_;
-  const double r2vxx = min_r_squared * vxx;
-  const double nw = n * within;
-  uint32_t mask = 0;
-  for (int s = 0; s < series_; ++s) {
-    const double vxy = n * sxy_[s] - sx_ * sy_[s];
-    const double vyy = n * syy_[s] - sy_[s] * sy_[s];
-    const double rise = (n * (target_[s] - y_origin_[s]) - sy_[s]) * vxx - vxy * latest;
-    // `&`, not `&&`: noisy data makes each test a coin toss for the branch
-    // predictor, while the answer is nearly always no.
-    const bool reaching = (vxy > 0) & (vxy * vxy >= r2vxx * vyy) & (rise > 0) & (rise <= nw * vxy);
-    mask |= static_cast<uint32_t>(reaching) << s;
+void Trends::AddPairs(const History& h, int p0, int p1) {
+  if (h.first) {  // these groups start (or start again) here
+    for (int p = p0; p < p1; ++p) {
+      y_origin_[p] = Load(&y_[2 * p]);
+      headroom_[p] = target_[p] - y_origin_[p];
+      sy_[p] = sxy_[p] = syy_[p] = Splat(0);
+    }
   }
-  return mask;
+  const bool test = h.check && !h.recompute;
+  if (h.full) {
+    test ? AddPairs<true, true>(h, p0, p1) : AddPairs<true, false>(h, p0, p1);
+  } else {
+    test ? AddPairs<false, true>(h, p0, p1) : AddPairs<false, false>(h, p0, p1);
+  }
+  if (h.recompute) {
+    RecomputePairs(h, p0, p1);
+    if (h.check) TestPairs(h, p0, p1);
+  }
 }
 
-std::optional<LineFit> TrendGroup::Fit(int s) const {
-  if (count_ < 2) return std::nullopt;
-  const double n = count_;
-  const double mx = sx_ / n;
-  const double my = sy_[s] / n;
-  const double vxx = sxx_ - n * mx * mx;
-  const double vxy = sxy_[s] - n * mx * my;
-  const double vyy = syy_[s] - n * my * my;
+template <bool kFull, bool kReaching>
+void Trends::AddPairs(const History& h, int p0, int p1) {
+  const double* __restrict y = y_.data();
+  const Pair* __restrict yo = y_origin_.data();
+  const Pair* __restrict head = headroom_.data();
+  Pair* __restrict sums_y = sy_.data();
+  Pair* __restrict sums_xy = sxy_.data();
+  Pair* __restrict sums_yy = syy_.data();
+  const int slot = h.next == 0 ? capacity_ - 1 : h.next - 1;  // Advance moved past it
+  Pair* __restrict samples = &samples_[slot * stride_];
+  uint8_t* __restrict reaching = reaching_.data();
+  uint8_t any = 0;
+  const double dx = h.dx;
+  const double ox = h.ox;
+  const XTerms terms = h.terms;  // a copy: the stores below could alias it
+  for (int p = p0; p < p1; ++p) {
+    Pair& sample = samples[p];
+    const Pair new_y = Load(y + 2 * p);
+    const Pair dy = new_y - yo[p];
+    Pair s_y, s_xy, s_yy;
+    if constexpr (kFull) {
+      // Replace the oldest sample's share of the sums with the new one's.
+      const Pair oy = sample - yo[p];
+      s_y = sums_y[p] + (dy - oy);
+      s_xy = sums_xy[p] + (dx * dy - ox * oy);
+      s_yy = sums_yy[p] + (dy * dy - oy * oy);
+    } else {
+      s_y = sums_y[p] + dy;
+      s_xy = sums_xy[p] + dx * dy;
+      s_yy = sums_yy[p] + dy * dy;
+    }
+    sums_y[p] = s_y;
+    sums_xy[p] = s_xy;
+    sums_yy[p] = s_yy;
+    sample = new_y;
+    const uint8_t bits = kReaching ? PairReaching(s_y, s_xy, s_yy, head[p], terms) : 0;
+    reaching[p] = bits;
+    any |= bits;
+  }
+  any_reaching_ |= any != 0;
+}
+
+void Trends::RecomputePairs(const History& h, int p0, int p1) {
+  // next is 0 again: samples are oldest first.
+  for (int p = p0; p < p1; ++p) {
+    const Pair yo = samples_[p];
+    Pair s_y = Splat(0), s_xy = Splat(0), s_yy = Splat(0);
+    for (int i = 0; i < h.count; ++i) {
+      const double dx = h.xs[i] - h.x_origin;
+      const Pair dy = samples_[i * stride_ + p] - yo;
+      s_y += dy;
+      s_xy += dx * dy;
+      s_yy += dy * dy;
+    }
+    y_origin_[p] = yo;
+    headroom_[p] = target_[p] - yo;
+    sy_[p] = s_y;
+    sxy_[p] = s_xy;
+    syy_[p] = s_yy;
+  }
+}
+
+void Trends::TestPairs(const History& h, int p0, int p1) {
+  const XTerms terms = h.terms;
+  for (int p = p0; p < p1; ++p) {
+    reaching_[p] = PairReaching(sy_[p], sxy_[p], syy_[p], headroom_[p], terms);
+    any_reaching_ |= reaching_[p] != 0;
+  }
+}
+
+double Trends::oldest_x(int g) const {
+  const History& h = histories_[groups_[g].history];
+  return h.xs[h.count < capacity_ ? 0 : h.next];
+}
+
+std::optional<LineFit> Trends::Fit(int g, int s) const {
+  if (size(g) < 2) return std::nullopt;
+  const History& h = histories_[groups_[g].history];
+  const int p = groups_[g].first_pair + s / 2;
+  const int lane = s % 2;
+  const double n = h.count;
+  const double mx = h.sx / n;
+  const double my = sy_[p][lane] / n;
+  const double vxx = h.sxx - n * mx * mx;
+  const double vxy = sxy_[p][lane] - n * mx * my;
+  const double vyy = syy_[p][lane] - n * my * my;
   if (!(vxx > 0)) return std::nullopt;
   LineFit fit;
-  fit.points = count_;
+  fit.points = h.count;
   fit.slope = vxy / vxx;
-  fit.intercept = y_origin_[s] + my - fit.slope * (mx + x_origin_);
+  fit.intercept = y_origin_[p][lane] + my - fit.slope * (mx + h.x_origin);
   if (vyy > 0) {
     fit.r_squared = vxy * vxy / (vxx * vyy);
     if (fit.r_squared > 1) fit.r_squared = 1;

@@ -1,6 +1,6 @@
-// The trend of an operation's metrics over recent windows: a least-squares
-// line through the last few points of each, kept up to date in constant time
-// per point, and the question forecasts ask of it.
+// The trend of operations' metrics over recent windows: a least-squares line
+// through the last few points of each, kept up to date in constant time per
+// point, and the question forecasts ask of it.
 #ifndef GRIDPROBE_USERSPACE_BUDGETS_TREND_H_
 #define GRIDPROBE_USERSPACE_BUDGETS_TREND_H_
 
@@ -17,58 +17,133 @@ struct LineFit {
   int points = 0;
 };
 
-// Series sampled at the same x (one operation's metrics, window by window),
-// over the last `capacity` samples, each with a target it may be heading
-// for (its budget). The evaluator adds a sample for every operation in
-// every window, so the x sums are shared and each series' sums sit in
-// arrays that a loop runs through.
-class TrendGroup {
+// Groups of series (one group per operation, one series per budgeted
+// metric), each series with a target it may be heading for (its budget),
+// sampled window by window at a common x over the last `capacity` samples
+// of its group.
+//
+// Window by window: BeginWindow, Sample for each group that has a sample,
+// EndWindow; then the queries describe the lines including this window.
+//
+// Groups sampled in the same windows since they started share their x sums
+// (in steady state, all of them), and the series of all groups sit side by
+// side in arrays, so that EndWindow updates and tests every series in one
+// loop, two at a time: one SSE2 instruction, the x86-64 baseline, does the
+// arithmetic of both, each lane exactly as a scalar would.
+class Trends {
  public:
   static constexpr int kMaxSeries = 32;
 
-  // REQUIRES: 1 <= targets.size() <= kMaxSeries, capacity >= 2.
-  TrendGroup(std::vector<double> targets, int capacity);
+  // REQUIRES: capacity >= 2.
+  explicit Trends(int capacity);
 
-  int series() const { return series_; }
-  int size() const { return count_; }
-  // x of the oldest sample held. REQUIRES: size() > 0.
-  double oldest_x() const { return xs_[count_ < capacity_ ? 0 : next_]; }
+  // A new group, with no samples, of targets.size() series; returns its id.
+  // REQUIRES: 1 <= targets.size() <= kMaxSeries.
+  int AddGroup(const std::vector<double>& targets);
 
-  // Adds a sample, dropping the oldest once `capacity` are held.
-  // REQUIRES: ys holds series() values; x is larger than any before.
-  void Add(double x, const double* ys);
-  // Forgets every sample.
-  void Clear();
+  // Starts a window whose samples are at `x`. REQUIRES: x is larger than
+  // any before.
+  void BeginWindow(double x);
+  // Where to write group g's sample for this window, one value per series,
+  // before EndWindow. With `restart`, its earlier samples are forgotten
+  // first. A group's second sample in a window is ignored.
+  double* Sample(int g, bool restart);
+  // Adds the samples, dropping the oldest of each group once `capacity`
+  // are held, and tests every sampled group's lines as Reaching describes.
+  // Returns whether any line is reaching its target.
+  bool EndWindow(double within, double min_r_squared);
 
-  // The line through series `s`; nullopt with fewer than two samples.
-  std::optional<LineFit> Fit(int s) const;
-
-  // Bit s is set when series s's line rises with R² >= min_r_squared and
-  // reaches the series' target within `within` (in x units) after the
-  // latest sample. Nothing is divided: this runs for every operation in
-  // every window.
-  uint32_t Reaching(double within, double min_r_squared) const;
+  // Samples group g holds.
+  int size(int g) const {
+    const int h = groups_[g].history;
+    return h < 0 ? 0 : histories_[h].count;
+  }
+  // x of group g's oldest sample held. REQUIRES: size(g) > 0.
+  double oldest_x(int g) const;
+  // The line through series s of group g; nullopt with fewer than two
+  // samples.
+  std::optional<LineFit> Fit(int g, int s) const;
+  // For a group sampled in the latest window (0 for others): bit s is set
+  // when series s's line rises with R² >= min_r_squared and reaches the
+  // series' target within `within` (in x units) after the latest sample.
+  uint32_t Reaching(int g) const {
+    const Group& group = groups_[g];
+    if (group.sampled_in != window_) return 0;
+    uint32_t mask = 0;
+    for (int p = 0; p < group.pairs; ++p) {
+      mask |= static_cast<uint32_t>(reaching_[group.first_pair + p]) << (2 * p);
+    }
+    return mask;
+  }
 
  private:
+  using Pair = double __attribute__((vector_size(16)));
+  // What the tests need from a history's x sums, each in both lanes.
+  struct XTerms {
+    Pair n, sx, vxx, latest, r2vxx, nw;
+  };
+  // The x side of a group's samples; shared by every group sampled in the
+  // same windows since it started.
+  struct History {
+    // Sums over the samples held, measured from the origins so that they
+    // stay small and exact however long the run and large the values.
+    double x_origin = 0;
+    double sx = 0;
+    double sxx = 0;
+    double latest_dx = 0;  // the latest x, from the origin
+    int count = 0;
+    int next = 0;
+    int passes = 0;
+    std::vector<double> xs;  // capacity
+    int members = 0;         // groups sharing it; 0: free
+    // This window.
+    int sampled = 0;         // members sampled
+    int split = -1;          // the history members not sampled move to
+    bool first = false;      // the first sample: it sets the origins
+    bool full = false;       // the oldest sample is replaced
+    bool recompute = false;  // sums are recomputed from the samples after adding
+    bool check = false;      // the lines can be tested (two points, not all at one x)
+    double dx = 0, ox = 0;   // the new and the replaced sample's x, from the old origin
+    XTerms terms;
+  };
+  struct Group {
+    int first_pair = 0;
+    int pairs = 0;
+    int series = 0;
+    int history = -1;  // -1: no samples
+    int64_t sampled_in = -1;
+  };
   static constexpr int kPassesPerRecompute = 4;
 
-  void Recompute();
+  int NewHistory();
+  void Leave(Group& g);
+  void Advance(History& h, double within, double min_r_squared);
+  // Updates and tests pairs [p0, p1), all sampled with history h.
+  void AddPairs(const History& h, int p0, int p1);
+  template <bool kFull, bool kReaching>
+  void AddPairs(const History& h, int p0, int p1);
+  void RecomputePairs(const History& h, int p0, int p1);
+  void TestPairs(const History& h, int p0, int p1);
 
-  int series_;
   int capacity_;
-  int next_ = 0;
-  int count_ = 0;
-  int passes_ = 0;
-  std::vector<double> xs_;      // capacity_
-  std::vector<double> ys_;      // capacity_ rows of series_ values
-  std::vector<double> target_;  // per series
-  // Sums over the samples held, measured from the origins so that they stay
-  // small and exact however long the run and large the values.
-  double x_origin_ = 0;
-  double sx_ = 0;
-  double sxx_ = 0;
-  double latest_dx_ = 0;                           // the latest x, from the origin
-  std::vector<double> y_origin_, sy_, sxy_, syy_;  // per series
+  int64_t window_ = 0;
+  double x_ = 0;
+  int fresh_ = -1;  // the history groups starting this window share
+  std::vector<Group> groups_;
+  std::vector<History> histories_;
+  std::vector<int> free_;     // unused histories
+  std::vector<int> touched_;  // histories sampled this window
+  // Per pair of series; a group of odd size has a zero twin for its last.
+  std::vector<double> y_;  // this window's samples, two per pair
+  double ignored_[kMaxSeries];
+  std::vector<Pair> target_, y_origin_, headroom_;  // headroom: target - y_origin
+  std::vector<Pair> sy_, sxy_, syy_;
+  // capacity_ rows of stride_ pairs: the samples of one slot side by side,
+  // so that a window's stores go to few cache lines.
+  std::vector<Pair> samples_;
+  size_t stride_ = 0;
+  std::vector<uint8_t> reaching_;  // bits 0 and 1: the pair's lanes
+  bool any_reaching_ = false;      // in this window
 };
 
 }  // namespace gridprobe::budgets

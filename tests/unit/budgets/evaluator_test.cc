@@ -383,6 +383,95 @@ TEST_F(ForecastTest, ReportedInJson) {
   EXPECT_EQ(j["predictions"][0]["crosses_at"], "2023-11-14T22:18:30Z");
 }
 
+// Operations that come and go, change places, or have too few calls in
+// some windows share the windows' work: each must still be judged, and
+// forecast, exactly as if it had been profiled alone.
+TEST_F(ForecastTest, EachOperationHasItsOwnHistory) {
+  const std::vector<std::string> names = {"sort", "filter", "render", "export", "import"};
+  // Window i's p95 (ms) of operation k, and whether it is in the window.
+  auto p95 = [](int k, int i) { return 30 + (k + 1) * 0.7 * i + (i % 3 == 0 ? 0.4 : 0); };
+  auto present = [](int k, int i) {
+    if (k == 2) return i % 4 != 1;        // render: missing now and then
+    if (k == 3) return i >= 9;            // export: comes later
+    if (k == 4) return i < 20 || i > 30;  // import: goes away for a while
+    return true;
+  };
+  auto calls = [](int k, int i) -> uint64_t { return k == 1 && i % 5 == 2 ? 5 : 100; };
+  constexpr int kWindows = 60;
+  Evaluator crowd(P95Budget(100), {});
+  Recorder crowd_sink;
+  for (int i = 0; i < kWindows; ++i) {
+    std::vector<OpStats> ops;
+    for (int k = 0; k < 5; ++k) {
+      if (present(k, i)) ops.push_back(Op(names[k], p95(k, i), calls(k, i)));
+    }
+    std::rotate(ops.begin(), ops.begin() + i % ops.size(), ops.end());  // new places
+    crowd.OnWindow(Window(i, std::move(ops)), crowd_sink);
+  }
+  int predictions = 0;
+  for (int k = 0; k < 5; ++k) {
+    Evaluator alone(P95Budget(100), {});
+    Recorder alone_sink;
+    for (int i = 0; i < kWindows; ++i) {
+      std::vector<OpStats> ops;
+      if (present(k, i)) ops.push_back(Op(names[k], p95(k, i), calls(k, i)));
+      alone.OnWindow(Window(i, std::move(ops)), alone_sink);
+    }
+    std::vector<Event> mine;
+    for (const Event& e : crowd_sink.events) {
+      if (e.operation == names[k]) mine.push_back(e);
+    }
+    ASSERT_EQ(mine.size(), alone_sink.events.size()) << names[k];
+    for (size_t j = 0; j < mine.size(); ++j) {
+      const Event& a = alone_sink.events[j];
+      EXPECT_EQ(mine[j].kind, a.kind);
+      EXPECT_EQ(mine[j].at, a.at);
+      EXPECT_EQ(mine[j].message, a.message);
+      EXPECT_EQ(mine[j].slope_per_s, a.slope_per_s);
+      EXPECT_EQ(mine[j].eta, a.eta);
+      EXPECT_EQ(mine[j].r_squared, a.r_squared);
+      EXPECT_EQ(mine[j].since, a.since);
+      predictions += a.kind == EventKind::kPrediction;
+    }
+  }
+  EXPECT_GE(predictions, 8);
+}
+
+// A forecast comes right after its own operation's violation events, before
+// those of the operations after it in the window.
+TEST_F(ForecastTest, ComesInOrderAmongViolations) {
+  Evaluator evaluator(P95Budget(100), {});
+  Recorder sink;
+  for (int i = 0; i < 6; ++i) {
+    evaluator.OnWindow(Window(i, {Op("sort", 40 + 2 * i), Op("filter", 200)}), sink);
+  }
+  ASSERT_EQ(Kinds(sink.events),
+            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kPrediction}));
+  EXPECT_EQ(sink.events[0].operation, "filter");
+  sink.events.clear();
+  Evaluator other(P95Budget(100), {});
+  for (int i = 0; i < 6; ++i) {
+    other.OnWindow(Window(i, {Op("filter", 200 + 30 * i), Op("sort", 40 + 2 * i)}), sink);
+  }
+  ASSERT_GE(sink.events.size(), 2u);
+  EXPECT_EQ(sink.events.back().operation, "sort");
+  EXPECT_EQ(sink.events.back().kind, EventKind::kPrediction);
+  sink.events.clear();
+  Evaluator third(P95Budget(100), {});
+  for (int i = 0; i < 6; ++i) {
+    const double filter = i < 4 ? 90 : i == 4 ? 120 : 160;  // over budget from window 4
+    third.OnWindow(Window(i, {Op("sort", 40 + 2 * i), Op("filter", filter)}), sink);
+  }
+  // Window 5: sort's forecast, then filter's violation opening.
+  ASSERT_GE(sink.events.size(), 2u);
+  const Event& last = sink.events.back();
+  const Event& before = sink.events[sink.events.size() - 2];
+  EXPECT_EQ(before.operation, "sort");
+  EXPECT_EQ(before.kind, EventKind::kPrediction);
+  EXPECT_EQ(last.operation, "filter");
+  EXPECT_EQ(last.at, before.at);
+}
+
 TEST(OptionsTest, Validation) {
   EXPECT_TRUE(ValidateOptions({}).ok());
   EvaluatorOptions o;
