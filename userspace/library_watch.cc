@@ -26,6 +26,9 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
   if (first) first_poll_ = now;
   GP_ASSIGN_OR_RETURN(std::vector<symbols::Mapping> maps,
                       symbols::ReadMaps(pid_, options_.proc_root));
+  // A process that has exited and is not reaped yet maps nothing; that is
+  // not its library going away.
+  if (maps.empty()) return module_.has_value();
   const symbols::Mapping* found = symbols::FindPresetLibrary(preset_, maps);
   if (module_ && (found == nullptr || found->inode != inode_)) {
     // Unloaded, or another file under the name: the probes sit on the old
