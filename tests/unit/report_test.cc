@@ -25,7 +25,8 @@ Snapshot Sample() {
 }
 
 TEST(MakeOpStats, FromAWindowHistogram) {
-  const OpStats& op = Sample().ops[0];
+  const Snapshot s = Sample();
+  const OpStats& op = s.ops[0];
   EXPECT_EQ(op.calls, 4u);
   EXPECT_DOUBLE_EQ(op.calls_per_s, 2.0);
   EXPECT_DOUBLE_EQ(op.mean_ns, 2500000.0);
