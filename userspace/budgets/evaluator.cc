@@ -1,6 +1,7 @@
 #include "userspace/budgets/evaluator.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 
@@ -118,7 +119,9 @@ size_t Evaluator::StateFor(const OpStats& op, size_t position) {
       metric.metric = m;
       metric.thresholds = ThresholdsFor(*limit, budgets_.severities);
       details_.emplace_back().budget = *limit;
+      warnings_.push_back(metric.thresholds.warning);
       state.metric_bits |= 1u << static_cast<int>(m);
+      state.metric_ids |= uint64_t{static_cast<uint8_t>(m)} << (4 * state.count);
       ++state.count;
     }
     if (state.count > 0 && options_.prediction_windows > 0) {
@@ -160,7 +163,10 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
       const OpStats& op = window.ops[i];
       OpState& state = ops_[StateFor(op, i)];
       if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
-      Judge(op, state, ReadMetrics(op), window, sink);
+      const MetricValues values = ReadMetrics(op);
+      Measure(state, values);
+      double y[kNumMetrics];
+      JudgeOp(op, state, values, y, window, sink);
     }
     ++window_;
     return;
@@ -178,16 +184,10 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
     OpState& state = ops_[index];
     if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
     const MetricValues values = ReadMetrics(op);
-    held.position = i;
-    const uint32_t forecastable = Judge(op, state, values, window, held);
-    const uint32_t measured = values.measured & state.metric_bits;
-    const bool restart = measured != state.trend_measured;  // memory tracking came or went
-    state.trend_measured = measured;
+    const bool restart = Measure(state, values);  // memory tracking came or went
     double* const y = trends_.Sample(state.trend, restart);
-    const MetricState* const metrics = &metrics_[state.first];
-    for (uint32_t k = 0; k < state.count; ++k) {  // 0 when not measured
-      y[k] = values.value[static_cast<int>(metrics[k].metric)];
-    }
+    held.position = i;
+    const uint32_t forecastable = JudgeOp(op, state, values, y, window, held);
     if (forecastable != 0) candidates_.push_back({i, index, forecastable});
   }
   // Usually no line is heading for its budget, and nothing is left to do.
@@ -200,7 +200,7 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
     }
   };
   for (const Candidate& c : candidates_) {
-    const OpState& state = ops_[c.state];
+    OpState& state = ops_[c.state];
     if (trends_.size(state.trend) < kMinPredictionPoints) continue;
     uint32_t due = c.forecastable & trends_.Reaching(state.trend);
     if (due == 0) continue;
@@ -217,24 +217,63 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
   ++window_;
 }
 
+bool Evaluator::Measure(OpState& state, const MetricValues& values) {
+  const uint32_t measured = values.measured & state.metric_bits;
+  if (measured == state.measured) return false;
+  state.measured = measured;
+  state.measured_k = 0;
+  for (uint32_t k = 0; k < state.count; ++k) {
+    state.measured_k |= ((measured >> ((state.metric_ids >> (4 * k)) & 15)) & 1) << k;
+  }
+  return true;
+}
+
+uint32_t Evaluator::JudgeOp(const OpStats& op, OpState& state, const MetricValues& values,
+                            double* y, const Snapshot& window, EventSink& sink) {
+  const double* const warnings = &warnings_[state.first];
+  uint64_t ids = state.metric_ids;
+  uint32_t over = 0;  // bit k: over the warning threshold, that is, Classify is not kNone
+  for (uint32_t k = 0; k < state.count; ++k, ids >>= 4) {
+    const double value = values.value[ids & 15];  // 0 when not measured
+    y[k] = value;
+    over |= static_cast<uint32_t>(value > warnings[k]) << k;
+  }
+  // Metrics within budget with nothing open and no streak going have
+  // nothing to report and may be forecast unless quiet; only the others
+  // are judged one by one.
+  const uint32_t measured = state.measured_k;
+  uint32_t forecastable = measured & ~over & ~state.unsettled;
+  if (window_ < state.quiet_until) {
+    for (uint32_t bits = forecastable; bits != 0; bits &= bits - 1) {
+      const int k = std::countr_zero(bits);
+      if (window_ < metrics_[state.first + k].quiet_until) forecastable &= ~(1u << k);
+    }
+  }
+  const uint32_t judge = (over | state.unsettled) & measured;
+  if (judge != 0) forecastable |= Judge(op, state, values, judge, window, sink);
+  return forecastable;
+}
+
 uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const MetricValues& values,
-                          const Snapshot& window, EventSink& sink) {
+                          uint32_t judge, const Snapshot& window, EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
   uint32_t forecastable = 0;
   MetricState* const metrics = &metrics_[state.first];  // not resized while judging
-  for (uint32_t k = 0; k < state.count; ++k) {
+  for (; judge != 0; judge &= judge - 1) {
+    const uint32_t k = static_cast<uint32_t>(std::countr_zero(judge));
     MetricState& m = metrics[k];
-    const int i = static_cast<int>(m.metric);
-    if (!values.has(i)) continue;
-    const double value = values.value[i];
+    const double value = values.value[static_cast<int>(m.metric)];
     const Severity severity = Classify(value, m.thresholds);
     if (severity != Severity::kNone) {
       Worse(state, k, impact, value, severity, window, sink);
-      continue;
+    } else {
+      if (m.bad_streak != 0) m.bad_streak = 0;  // a store only when needed keeps the line clean
+      if (m.open >= 0) Better(state, k, value, window, sink);
+      forecastable |= static_cast<uint32_t>(m.open < 0 && window_ >= m.quiet_until) << k;
     }
-    if (m.bad_streak != 0) m.bad_streak = 0;  // a store only when needed keeps the line clean
-    if (m.open >= 0) Better(state.first + k, value, window, sink);
-    forecastable |= static_cast<uint32_t>(m.open < 0 && window_ >= m.quiet_until) << k;
+    const uint32_t bit = 1u << k;
+    state.unsettled =
+        (m.open >= 0 || m.bad_streak != 0) ? state.unsettled | bit : state.unsettled & ~bit;
   }
   return forecastable;
 }
@@ -243,15 +282,10 @@ void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value, S
                       const Snapshot& window, EventSink& sink) {
   const uint32_t index = state.first + k;
   MetricState& m = metrics_[index];
-  MetricDetail& d = details_[index];
-  m.good_streak = 0;
-  if (m.bad_streak++ == 0) {
-    d.streak_start = window.start;
-    d.streak_first_window = window_;
-    d.streak_worst = Severity::kNone;
-  }
-  d.streak_worst = std::max(d.streak_worst, severity);
   if (m.open >= 0) {
+    // The streak only counts towards opening; a good window resets it
+    // before the violation can resolve, so it need not be kept meanwhile.
+    if (m.good_streak != 0) m.good_streak = 0;
     Violation& v = violations_[m.open];
     v.actual = value;
     v.peak = std::max(v.peak, value);
@@ -261,7 +295,17 @@ void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value, S
       v.severity = severity;
       sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
     }
-  } else if (m.bad_streak >= options_.open_after) {
+    return;
+  }
+  MetricDetail& d = details_[index];
+  m.good_streak = 0;
+  if (m.bad_streak++ == 0) {
+    d.streak_start = window.start;
+    d.streak_first_window = window_;
+    d.streak_worst = Severity::kNone;
+  }
+  d.streak_worst = std::max(d.streak_worst, severity);
+  if (m.bad_streak >= options_.open_after) {
     m.open = static_cast<int32_t>(violations_.size());
     Violation& v = violations_.emplace_back();
     v.operation = state.name;
@@ -277,8 +321,9 @@ void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value, S
   }
 }
 
-void Evaluator::Better(uint32_t index, double value, const Snapshot& window, EventSink& sink) {
-  MetricState& m = metrics_[index];
+void Evaluator::Better(OpState& state, uint32_t k, double value, const Snapshot& window,
+                       EventSink& sink) {
+  MetricState& m = metrics_[state.first + k];
   if (++m.good_streak < options_.resolve_after) return;
   Violation& v = violations_[m.open];
   v.until = window.end;
@@ -286,10 +331,11 @@ void Evaluator::Better(uint32_t index, double value, const Snapshot& window, Eve
   m.good_streak = 0;
   // A forecast right after recovery would only describe the recovery.
   m.quiet_until = window_ + options_.prediction_windows;
+  state.quiet_until = std::max(state.quiet_until, m.quiet_until);
   sink.OnEvent(ViolationEvent(EventKind::kViolationResolved, v, value, window.end));
 }
 
-void Evaluator::Forecast(const OpState& state, uint32_t k, Impact impact, double value,
+void Evaluator::Forecast(OpState& state, uint32_t k, Impact impact, double value,
                          const Snapshot& window, EventSink& sink) {
   MetricState& m = metrics_[state.first + k];
   const double threshold = m.thresholds.warning;
@@ -320,6 +366,7 @@ void Evaluator::Forecast(const OpState& state, uint32_t k, Impact impact, double
       FormatValue(m.metric, value), "; confidence ", e.confidence,
       absl::StrFormat(": R\xC2\xB2 %.2f over %d windows)", fit->r_squared, fit->points));
   m.quiet_until = window_ + options_.prediction_windows;
+  state.quiet_until = std::max(state.quiet_until, m.quiet_until);
   predictions_.push_back(e);
   sink.OnEvent(e);
 }

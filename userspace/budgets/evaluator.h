@@ -139,30 +139,45 @@ class Evaluator {
     std::string name;
     std::optional<Impact> impact;  // the preset's override
     // Its budgeted metrics are metrics_[first, first + count) (and the same
-    // in details_): one array for all operations, in the order they first
-    // came, so that a window walks memory front to back.
+    // in details_ and warnings_): one array for all operations, in the
+    // order they first came, so that a window walks memory front to back.
     uint32_t first = 0;
     uint32_t count = 0;
     uint32_t metric_bits = 0;  // bit m: metric m is budgeted
+    uint64_t metric_ids = 0;   // bits 4k to 4k + 3: metrics_[first + k].metric
     // Its group in trends_ (-1 with forecasts off): series k is
     // metrics_[first + k]. A sample is added in each judged window; when
     // the set of measured metrics changes, it starts afresh.
     int32_t trend = -1;
-    uint32_t trend_measured = 0;
+    uint32_t measured = 0;    // in the latest judged window, bit m: metric m
+    uint32_t measured_k = 0;  // the same, bit k: metrics_[first + k]
+    // Bit k: metrics_[first + k] has a violation open or a bad streak
+    // going. Other metrics within budget leave judging nothing to do.
+    uint32_t unsettled = 0;
+    int64_t quiet_until = 0;  // the latest of its metrics'
   };
 
   // Index into ops_.
   size_t StateFor(const OpStats& op, size_t position);
-  // Reports the violation events `values` bring about. Returns bit k set
-  // when metric k may be forecast: within budget, nothing open, not quiet.
-  uint32_t Judge(const OpStats& op, OpState& state, const MetricValues& values,
+  // Copies the values of state's metrics to y[0, count) (0 when not measured)
+  // and reports the violation events they bring about. Returns bit k set when
+  // metric k may be forecast: within budget, nothing open, not quiet.
+  uint32_t JudgeOp(const OpStats& op, OpState& state, const MetricValues& values, double* y,
+                   const Snapshot& window, EventSink& sink);
+  // Notes which of state's metrics `values` measures; returns whether
+  // that changed.
+  static bool Measure(OpState& state, const MetricValues& values);
+  // JudgeOp's work for the metrics in `judge` (bit k: metrics_[first + k]),
+  // one by one: those over budget or with a violation open or a streak
+  // going. Returns their bits of JudgeOp's result.
+  uint32_t Judge(const OpStats& op, OpState& state, const MetricValues& values, uint32_t judge,
                  const Snapshot& window, EventSink& sink);
   void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
              const Snapshot& window, EventSink& sink);
-  void Better(uint32_t index, double value, const Snapshot& window, EventSink& sink);
+  void Better(OpState& state, uint32_t k, double value, const Snapshot& window, EventSink& sink);
   // Reports the forecast for metric k of `state`, found due.
-  void Forecast(const OpState& state, uint32_t k, Impact impact, double value,
-                const Snapshot& window, EventSink& sink);
+  void Forecast(OpState& state, uint32_t k, Impact impact, double value, const Snapshot& window,
+                EventSink& sink);
   // `value`: the metric in the window that caused the event.
   Event ViolationEvent(EventKind kind, const Violation& v, double value, absl::Time at) const;
 
@@ -186,6 +201,9 @@ class Evaluator {
   std::vector<Candidate> candidates_;
   std::vector<std::pair<size_t, Event>> held_;
   std::vector<MetricDetail> details_;
+  // metrics_[i].thresholds.warning, apart: all that judging reads of a
+  // settled operation's metrics.
+  std::vector<double> warnings_;
   absl::flat_hash_map<std::string, size_t> index_;
   // The agent lists operations in the same order every window; remembering
   // the state at each position saves hashing names.

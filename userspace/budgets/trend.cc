@@ -105,7 +105,7 @@ void Trends::BeginWindow(double x) {
   x_ = x;
 }
 
-double* Trends::Sample(int id, bool restart) {
+double* Trends::SampleAnew(int id, bool restart) {
   Group& g = groups_[id];
   if (g.sampled_in == window_) return ignored_;
   g.sampled_in = window_;

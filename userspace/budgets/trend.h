@@ -47,7 +47,14 @@ class Trends {
   // Where to write group g's sample for this window, one value per series,
   // before EndWindow. With `restart`, its earlier samples are forgotten
   // first. A group's second sample in a window is ignored.
-  double* Sample(int g, bool restart);
+  double* Sample(int g, bool restart) {
+    Group& group = groups_[g];
+    // The usual case, inline: a group with samples, sampled once a window.
+    if (restart || group.history < 0 || group.sampled_in == window_) return SampleAnew(g, restart);
+    group.sampled_in = window_;
+    if (histories_[group.history].sampled++ == 0) touched_.push_back(group.history);
+    return &y_[2 * group.first_pair];  // a lone last series' twin stays 0
+  }
   // Adds the samples, dropping the oldest of each group once `capacity`
   // are held, and tests every sampled group's lines as Reaching describes.
   // Returns whether any line is reaching its target.
@@ -115,6 +122,8 @@ class Trends {
   };
   static constexpr int kPassesPerRecompute = 4;
 
+  // Sample, for a group that starts (again) or was sampled already.
+  double* SampleAnew(int g, bool restart);
   int NewHistory();
   void Leave(Group& g);
   void Advance(History& h, double within, double min_r_squared);

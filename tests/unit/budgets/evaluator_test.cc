@@ -152,6 +152,55 @@ TEST(EvaluatorTest, UnjudgedWindowsNeitherBreakNorExtendAStreak) {
   EXPECT_EQ(sink.events[0].windows, 3);
 }
 
+// While a violation is open, the opening streak is not kept; the next one
+// starts from scratch, with its own start and worst severity.
+TEST(EvaluatorTest, StreakAfterAResolvedViolationStartsAfresh) {
+  Evaluator evaluator(P95Budget(100), NoForecast());
+  // Critical while open, resolved in window 4; then a warning-only streak.
+  std::vector<Event> events = Feed(evaluator, {150, 150, 300, 300, 80, 80, 120, 80, 110, 120});
+  ASSERT_EQ(Kinds(events),
+            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationUpdated,
+                                    EventKind::kViolationResolved, EventKind::kViolationOpened}));
+  const Event& again = events[3];
+  EXPECT_EQ(again.severity, Severity::kWarning);
+  EXPECT_EQ(again.since, kT0 + 8 * kInterval);  // window 6's streak was broken by window 7
+  EXPECT_EQ(again.windows, 2);
+  ASSERT_EQ(evaluator.violations().size(), 2u);
+  EXPECT_EQ(evaluator.violations()[0].last_window, 3);
+  EXPECT_EQ(evaluator.violations()[0].peak, 300 * kMs);
+  EXPECT_EQ(evaluator.violations()[1].first_window, 8);
+}
+
+// A violation of a metric that stops being measured stays open, untouched,
+// and is judged again when the metric comes back, next to metrics that were
+// within budget all along.
+TEST(EvaluatorTest, OpenViolationWaitsWhileItsMetricIsNotMeasured) {
+  BudgetSet set = P95Budget(100);
+  set.defaults[static_cast<int>(Metric::kLiveBytes)] = 1024;
+  Evaluator evaluator(set, NoForecast());
+  Recorder sink;
+  auto window = [&](int i, std::optional<uint64_t> live) {
+    OpStats op = Op("sort", 50);
+    op.live_bytes = live;
+    evaluator.OnWindow(Window(i, {op}), sink);
+  };
+  window(0, 4096);
+  window(1, 4096);
+  ASSERT_EQ(Kinds(sink.events), (std::vector<EventKind>{EventKind::kViolationOpened}));
+  for (int i = 2; i < 6; ++i) window(i, std::nullopt);  // memory tracking off
+  EXPECT_EQ(sink.events.size(), 1u);
+  EXPECT_EQ(evaluator.violations()[0].last_window, 1);
+  window(6, 8192);  // worse than before
+  window(7, 512);
+  window(8, 512);
+  ASSERT_EQ(Kinds(sink.events),
+            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationResolved}));
+  EXPECT_EQ(sink.events[1].metric, Metric::kLiveBytes);
+  EXPECT_EQ(sink.events[1].windows, 9);
+  EXPECT_EQ(evaluator.violations()[0].last_window, 6);
+  EXPECT_EQ(evaluator.violations()[0].peak, 8192);
+}
+
 TEST(EvaluatorTest, SeverityFollowsTheRatio) {
   struct Case {
     double p95;
@@ -333,6 +382,27 @@ TEST_F(ForecastTest, NotRepeatedEveryWindow) {
   ASSERT_EQ(events.size(), 2u);  // at the 6th window and 12 windows later
   EXPECT_EQ(events[1].at - events[0].at, 12 * kInterval);
   EXPECT_EQ(events[1].confidence, "high");
+}
+
+// Quiet after a resolution applies to that metric only: another metric of
+// the same operation is still forecast.
+TEST_F(ForecastTest, QuietAfterResolutionIsPerMetric) {
+  BudgetSet set = P95Budget(100);
+  set.defaults[static_cast<int>(Metric::kLiveBytes)] = 1 << 20;
+  Evaluator evaluator(set, EvaluatorOptions{});
+  Recorder sink;
+  for (int i = 0; i < 12; ++i) {
+    OpStats op = Op("sort", i < 2 ? 150 : 50);  // p95: opened, resolved in window 3
+    op.live_bytes = 100'000 + 20'000 * i;       // rising, 1 MiB within the hour
+    evaluator.OnWindow(Window(i, {op}), sink);
+  }
+  std::vector<Event> predictions;
+  for (const Event& e : sink.events) {
+    if (e.kind == EventKind::kPrediction) predictions.push_back(e);
+  }
+  ASSERT_EQ(predictions.size(), 1u);
+  EXPECT_EQ(predictions[0].metric, Metric::kLiveBytes);
+  EXPECT_EQ(predictions[0].windows, 6);
 }
 
 TEST_F(ForecastTest, FlatSeriesIsNotForecast) {
