@@ -293,31 +293,46 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
 // Attaches to `pid` as `settings` say, calls `attached` once every probe is
 // in, and profiles until the duration ends, a signal arrives or the target
 // exits.
+// What a profile run reads before its first probe: the library preset, the
+// budgets (judged by an observer, when given) and how probe sites are
+// chosen and explained.
+struct ProfileInputs {
+  symbols::LibraryPreset preset;
+  std::unique_ptr<BudgetObserver> budget_observer;
+  Calibration calibration;
+  LibraryWatchOptions watch;
+};
+
+absl::StatusOr<ProfileInputs> LoadProfileInputs(const Settings& settings) {
+  ProfileInputs in;
+  GP_ASSIGN_OR_RETURN(in.preset,
+                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
+  if (!settings.budgets.empty()) {
+    GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
+                        budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
+    in.budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
+  }
+  GP_ASSIGN_OR_RETURN(in.watch.policy, OperationPolicy(&in.calibration));
+  in.watch.return_request = settings.return_request;
+  in.watch.i_know_it_can_crash = settings.i_know_it_can_crash;
+  in.watch.debug_dirs = settings.debug_dirs;
+  return in;
+}
+
 // `session` comes first (ProbeSession::Create): privileges and kernel
 // features decide whether anything else is worth explaining.
 absl::StatusOr<StopReason> Profile(int pid, Settings settings,
                                    std::unique_ptr<ProbeSession> session,
                                    const std::function<absl::Status()>& attached) {
   AgentOptions& options = settings.agent;
-  GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
-                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
-  std::unique_ptr<BudgetObserver> budget_observer;
+  GP_ASSIGN_OR_RETURN(ProfileInputs in, LoadProfileInputs(settings));
+  const symbols::LibraryPreset& preset = in.preset;
+  const Calibration& calibration = in.calibration;
+  BudgetObserver* budget_observer = in.budget_observer.get();
   std::vector<WindowObserver*> observers;
-  if (!settings.budgets.empty()) {
-    GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
-                        budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
-    budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
-    observers.push_back(budget_observer.get());
-  }
-  Calibration calibration;
-  GP_ASSIGN_OR_RETURN(symbols::EntryPolicy policy, OperationPolicy(&calibration));
+  if (budget_observer != nullptr) observers.push_back(budget_observer);
   TargetInfo target = ReadTargetInfo(pid);
-  LibraryWatchOptions watch_options;
-  watch_options.policy = policy;
-  watch_options.return_request = settings.return_request;
-  watch_options.i_know_it_can_crash = settings.i_know_it_can_crash;
-  watch_options.debug_dirs = settings.debug_dirs;
-  LibraryWatch watch(session.get(), pid, preset, watch_options);
+  LibraryWatch watch(session.get(), pid, preset, in.watch);
   // Everything that reads files comes before the first probe, so that the
   // measured window starts at attach.
   std::unique_ptr<memory::MemoryAnalyzer> analyzer;
@@ -413,23 +428,12 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
   settings.session.max_processes = max_processes;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
                       ProbeSession::Create(settings.session));
-  GP_ASSIGN_OR_RETURN(symbols::LibraryPreset preset,
-                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
-  std::unique_ptr<BudgetObserver> budget_observer;
+  GP_ASSIGN_OR_RETURN(ProfileInputs in, LoadProfileInputs(settings));
+  const symbols::LibraryPreset& preset = in.preset;
+  BudgetObserver* budget_observer = in.budget_observer.get();
   std::vector<WindowObserver*> observers;
-  if (!settings.budgets.empty()) {
-    GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
-                        budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
-    budget_observer = std::make_unique<BudgetObserver>(std::move(set), settings.budget_options);
-    observers.push_back(budget_observer.get());
-  }
-  Calibration calibration;
-  LibraryWatchOptions watch_options;
-  GP_ASSIGN_OR_RETURN(watch_options.policy, OperationPolicy(&calibration));
-  watch_options.return_request = settings.return_request;
-  watch_options.i_know_it_can_crash = settings.i_know_it_can_crash;
-  watch_options.debug_dirs = settings.debug_dirs;
-  AllProcessesWatch watch(session.get(), preset, watch_options);
+  if (budget_observer != nullptr) observers.push_back(budget_observer);
+  AllProcessesWatch watch(session.get(), preset, in.watch);
   options.start = absl::Now();
   GP_ASSIGN_OR_RETURN(size_t files, watch.Poll(options.start));
   if (files == 0) {
