@@ -18,7 +18,7 @@ LibraryWatch::LibraryWatch(ProbeSession* session, int pid, symbols::LibraryPrese
     : session_(session), pid_(pid), preset_(std::move(preset)), options_(std::move(options)) {}
 
 std::string LibraryWatch::module_name() const {
-  return last_module_ ? last_module_->path : absl::StrJoin(preset_.match, " or ");
+  return module_ ? module_->path : absl::StrJoin(preset_.match, " or ");
 }
 
 absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
@@ -28,9 +28,9 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
                       symbols::ReadMaps(pid_, options_.proc_root));
   // A process that has exited and is not reaped yet maps nothing; that is
   // not its library going away.
-  if (maps.empty()) return module_.has_value();
+  if (maps.empty()) return attached_;
   const symbols::Mapping* found = symbols::FindPresetLibrary(preset_, maps);
-  if (module_ && (found == nullptr || found->inode != inode_)) {
+  if (attached_ && (found == nullptr || found->inode != inode_)) {
     // Unloaded, or another file under the name: the probes sit on the old
     // file's offsets and come off.
     const size_t probes = session_->operation_probes();
@@ -38,9 +38,9 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
     events_.push_back({now, false, module_->path, probes});
     std::fprintf(stderr, "gridprobe: %s was unloaded; its %zu probes are removed\n",
                  module_->path.c_str(), probes);
-    module_.reset();
+    attached_ = false;
   }
-  if (module_ || found == nullptr) return module_.has_value();
+  if (attached_ || found == nullptr) return attached_;
 
   GP_ASSIGN_OR_RETURN(symbols::ResolvedModule module,
                       symbols::ResolveInMapping(preset_, pid_, *found, options_.policy,
@@ -58,8 +58,8 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
   }
   events_.push_back({now, true, module.path, probes});
   inode_ = found->inode;
-  module_ = module;
-  last_module_ = std::move(module);
+  module_ = std::move(module);
+  attached_ = true;
   return true;
 }
 
@@ -85,7 +85,7 @@ std::string AllProcessesWatch::module_name() const {
   return paths_.size() == 1 ? paths_[0] : absl::StrJoin(preset_.match, " or ");
 }
 
-absl::StatusOr<size_t> AllProcessesWatch::Poll(absl::Time now) {
+absl::StatusOr<size_t> AllProcessesWatch::Poll() {
   DIR* proc = opendir(options_.proc_root.c_str());
   if (proc == nullptr) {
     return ErrnoError(errno, "list " + options_.proc_root, ExitCode::kFailure);
@@ -139,7 +139,6 @@ absl::StatusOr<size_t> AllProcessesWatch::Poll(absl::Time now) {
       }
     }
   }
-  (void)now;
   return files_.size();
 }
 

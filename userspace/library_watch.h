@@ -8,8 +8,8 @@
 #include <map>
 #include <optional>
 #include <set>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -52,9 +52,8 @@ class LibraryWatch : public WindowObserver {
   // exited) leaves nothing of the module attached.
   absl::StatusOr<bool> Poll(absl::Time now);
 
-  bool attached() const { return module_.has_value(); }
   // The module attached now, or last attached; nullopt before the first.
-  const std::optional<symbols::ResolvedModule>& module() const { return last_module_; }
+  const std::optional<symbols::ResolvedModule>& module() const { return module_; }
   const std::vector<LibraryEvent>& events() const { return events_; }
   // What the report names as the operations' module before one is mapped.
   std::string module_name() const;
@@ -69,9 +68,9 @@ class LibraryWatch : public WindowObserver {
   int pid_;
   symbols::LibraryPreset preset_;
   LibraryWatchOptions options_;
-  // The mapping probes are on: its file (inode) and where.
+  // The module last attached, whether its probes are on now, and its file.
   std::optional<symbols::ResolvedModule> module_;
-  std::optional<symbols::ResolvedModule> last_module_;
+  bool attached_ = false;
   uint64_t inode_ = 0;
   absl::Time first_poll_ = absl::InfinitePast();
   std::vector<LibraryEvent> events_;
@@ -92,7 +91,7 @@ class AllProcessesWatch : public WindowObserver {
   // attached yet. Returns how many files are attached. A file that cannot
   // be resolved (it lacks a preset symbol) is reported once and skipped;
   // the run goes on with the others.
-  absl::StatusOr<size_t> Poll(absl::Time now);
+  absl::StatusOr<size_t> Poll();
 
   // The operations as the report names them, set before the run.
   void set_identities(std::vector<OpIdentity> ids) { ids_ = std::move(ids); }
@@ -102,7 +101,7 @@ class AllProcessesWatch : public WindowObserver {
 
   void OnWindow(const Snapshot&) override {}
   // Adds "processes": [{pid, comm, exe, operations: [...]}], one entry per
-  // process that made a probed call, and "processes_overflow".
+  // process that made a probed call, "calls_not_by_process" and "library".
   void AddToReport(const Snapshot& whole_run, nlohmann::json* report) override;
 
  private:

@@ -290,9 +290,6 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   return s;
 }
 
-// Attaches to `pid` as `settings` say, calls `attached` once every probe is
-// in, and profiles until the duration ends, a signal arrives or the target
-// exits.
 // What a profile run reads before its first probe: the library preset, the
 // budgets (judged by an observer, when given) and how probe sites are
 // chosen and explained.
@@ -319,8 +316,10 @@ absl::StatusOr<ProfileInputs> LoadProfileInputs(const Settings& settings) {
   return in;
 }
 
-// `session` comes first (ProbeSession::Create): privileges and kernel
-// features decide whether anything else is worth explaining.
+// Attaches to `pid` as `settings` say, calls `attached` once every probe is
+// in, and profiles until the duration ends, a signal arrives or the target
+// exits. `session` comes first (ProbeSession::Create): privileges and
+// kernel features decide whether anything else is worth explaining.
 absl::StatusOr<StopReason> Profile(int pid, Settings settings,
                                    std::unique_ptr<ProbeSession> session,
                                    const std::function<absl::Status()>& attached) {
@@ -376,7 +375,7 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
                  session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
                  module.path.c_str(), session->fast_symbols(),
                  symbols_total - session->fast_symbols(),
-                 session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
+                 session->LinksDescription(),
                  absl::ToDoubleMilliseconds(attach_time));
   } else {
     std::fprintf(stderr,
@@ -435,7 +434,7 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
   if (budget_observer != nullptr) observers.push_back(budget_observer);
   AllProcessesWatch watch(session.get(), preset, in.watch);
   options.start = absl::Now();
-  GP_ASSIGN_OR_RETURN(size_t files, watch.Poll(options.start));
+  GP_ASSIGN_OR_RETURN(size_t files, watch.Poll());
   if (files == 0) {
     std::fprintf(stderr,
                  "gridprobe: no process maps %s yet; waiting for one to load the library of "
@@ -447,7 +446,7 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
                  "%s (%zu now; %s; %.0f ms)\n",
                  session->probe_count(), preset.operations.size(), watch.module_name().c_str(),
                  watch.processes_seen(),
-                 session->multi_links() ? "uprobe_multi links" : "one perf-event link per probe",
+                 session->LinksDescription(),
                  absl::ToDoubleMilliseconds(absl::Now() - options.start));
   }
   if (budget_observer != nullptr) {
@@ -459,7 +458,7 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
   observers.push_back(&watch);
   // Scanning every process's mappings costs more than reading one's.
   options.poll_interval = absl::Seconds(1);
-  options.poll = [&watch](absl::Time now) { return watch.Poll(now).status(); };
+  options.poll = [&watch](absl::Time) { return watch.Poll().status(); };
   TargetInfo everyone;
   everyone.pid = 0;
   everyone.comm = absl::StrCat("all processes that map ", watch.module_name());

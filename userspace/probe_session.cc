@@ -25,32 +25,22 @@
 namespace gridprobe {
 namespace {
 
-// Destroys every link, from up to 16 threads at once.
-void DestroyConcurrently(std::vector<bpf_link*> links) {
+// Runs `release` on every item from up to 16 threads at once: removing a
+// probe waits on the kernel, and the waits overlap.
+template <typename T, typename F>
+void ReleaseConcurrently(const std::vector<T>& items, F release) {
   constexpr size_t kThreads = 16;
-  if (links.size() <= 1) {
-    for (bpf_link* link : links) bpf_link__destroy(link);
+  if (items.size() <= 1) {
+    for (const T& item : items) release(item);
     return;
   }
   std::atomic<size_t> next{0};
   std::vector<std::thread> threads;
-  for (size_t t = 0; t < std::min(kThreads, links.size()); ++t) {
+  for (size_t t = 0; t < std::min(kThreads, items.size()); ++t) {
     threads.emplace_back([&] {
-      for (size_t i; (i = next.fetch_add(1)) < links.size();) bpf_link__destroy(links[i]);
+      for (size_t i; (i = next.fetch_add(1)) < items.size();) release(items[i]);
     });
   }
-  for (std::thread& t : threads) t.join();
-}
-
-// Closes every uprobe_multi link. Each close unregisters all of the link's
-// probes and waits once for the kernel to be done with them.
-void CloseConcurrently(const std::vector<int>& fds) {
-  if (fds.size() <= 1) {
-    for (int fd : fds) close(fd);
-    return;
-  }
-  std::vector<std::thread> threads;
-  for (int fd : fds) threads.emplace_back([fd] { close(fd); });
   for (std::thread& t : threads) t.join();
 }
 
@@ -275,8 +265,8 @@ void ProbeSession::Release(Links* links) {
   // holding the kernel's event mutex, ~150 ms per probe here; from several
   // threads at once part of that overlaps (12 probes: 1.0 s instead of
   // 1.9-2.3 s). A uprobe_multi link waits once for all of its probes.
-  CloseConcurrently(links->multi);
-  DestroyConcurrently(std::move(links->perf));
+  ReleaseConcurrently(links->multi, [](int fd) { close(fd); });
+  ReleaseConcurrently(links->perf, [](bpf_link* link) { bpf_link__destroy(link); });
   *links = Links();
 }
 
@@ -410,15 +400,15 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
       }
     }
   }
-  skipped_sites_ = 0;
   GP_RETURN_IF_ERROR(AttachSites(pid, module.open_path, sites, &op_links_));
-  fast_symbols_ = fast;
+  fast_symbols_ += fast;
   return absl::OkStatus();
 }
 
 void ProbeSession::DetachOperations() {
   Release(&op_links_);
   fast_symbols_ = 0;
+  skipped_sites_ = 0;
 }
 
 absl::StatusOr<std::vector<Histogram>> ProbeSession::Read() const {
@@ -465,7 +455,7 @@ std::string ProbeSession::ProcessName(uint32_t tgid) const {
 
 bool ProbeSession::TrackProcess(uint32_t tgid) {
   if (skel_->rodata->per_process == 0) return false;
-  static const std::vector<op_hist> zero(static_cast<size_t>(libbpf_num_possible_cpus()));
+  const std::vector<op_hist> zero(static_cast<size_t>(nr_cpus_));
   int fd = bpf_map__fd(skel_->maps.proc_hists);
   for (uint32_t op = 0; op < nr_ops_; ++op) {
     proc_op_key key{tgid, op};

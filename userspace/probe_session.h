@@ -111,6 +111,10 @@ class ProbeSession {
   size_t probe_count() const { return op_links_.probes + alloc_links_.probes; }
   // Whether probes are made as uprobe_multi links (see LinkMode).
   bool multi_links() const { return multi_; }
+  // The same, as the attach line says it.
+  const char* LinksDescription() const {
+    return multi_ ? "uprobe_multi links" : "one perf-event link per probe";
+  }
   // Indirect-jump exit sites the kernel could not probe (see Attach).
   size_t skipped_sites() const { return skipped_sites_; }
   // Symbols timed with a uretprobe (fast return mode).

@@ -502,6 +502,12 @@ TEST_F(AttachE2eTest, TargetInItsOwnPidNamespaceIsProfiledByItsHostPid) {
   ExpectCountsMatch(report, truth);
 }
 
+// Sends one command to tests/targets/dlopen_target and expects its "ok".
+void Command(ChildProcess& target, const std::string& line) {
+  target.WriteLine(line);
+  EXPECT_EQ(target.ReadLine(), "ok") << line;
+}
+
 // A library the process loads after gridprobe attached is probed from when
 // it appears; unloaded, its probes come off; loaded again, they go back on.
 // Every call made while it was loaded and probed is counted, and the report
@@ -524,18 +530,14 @@ TEST_F(AttachE2eTest, ALibraryLoadedLaterIsProbedWhileItIsMapped) {
                    "--report-json", report},
                   gp_err);
   ASSERT_TRUE(WaitForText(gp_err, "waiting for it to load the library")) << ReadFile(gp_err);
-  auto command = [&target](const std::string& line) {
-    target.WriteLine(line);
-    EXPECT_EQ(target.ReadLine(), "ok") << line;
-  };
-  command("load");
+  Command(target, "load");
   ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 1)) << ReadFile(gp_err);
-  command("call 300");
-  command("unload");
+  Command(target, "call 300");
+  Command(target, "unload");
   ASSERT_TRUE(WaitForCount(gp_err, "was unloaded", 1)) << ReadFile(gp_err);
-  command("load");
+  Command(target, "load");
   ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 2)) << ReadFile(gp_err);
-  command("call 200");
+  Command(target, "call 200");
   target.WriteLine("exit");
   int status = target.Wait();
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
@@ -565,13 +567,9 @@ TEST_F(AttachE2eTest, ALibraryLoadedLaterIsProbedWhileItIsMapped) {
 // process.
 TEST_F(AttachE2eTest, AllProcessesThatMapTheLibraryAreProfiledEachOnItsOwn) {
   const std::string preset = std::string(GRIDPROBE_TESTS_DIR) + "/targets/dlopen_target.yaml";
-  auto command = [](ChildProcess& target, const std::string& line) {
-    target.WriteLine(line);
-    EXPECT_EQ(target.ReadLine(), "ok") << line;
-  };
   ChildProcess first({kDlopenTarget, kGpdlLib});
   ASSERT_EQ(first.ReadLine().rfind("ready", 0), 0u);
-  command(first, "load");
+  Command(first, "load");
 
   const std::string report = TempPath("report.json");
   const std::string gp_err = TempPath("gridprobe.err");
@@ -582,9 +580,9 @@ TEST_F(AttachE2eTest, AllProcessesThatMapTheLibraryAreProfiledEachOnItsOwn) {
   // Started after the attach: the kernel puts the file's probes into it.
   ChildProcess second({kDlopenTarget, kGpdlLib});
   ASSERT_EQ(second.ReadLine().rfind("ready", 0), 0u);
-  command(second, "load");
-  command(first, "call 100");
-  command(second, "call 250");
+  Command(second, "load");
+  Command(first, "call 100");
+  Command(second, "call 250");
   for (ChildProcess* target : {&first, &second}) {
     target->WriteLine("exit");
     int status = target->Wait();
