@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 
+#include "absl/base/attributes.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -26,30 +27,6 @@ std::string About(absl::Duration d) {
 }
 
 std::string Windows(int64_t n) { return absl::StrCat(n, n == 1 ? " window" : " windows"); }
-
-// std::string's == calls memcmp; operation names are short, and this runs
-// for every operation of every window.
-bool SameName(const std::string& a, const std::string& b) {
-  const size_t n = a.size();
-  if (n != b.size()) return false;
-  const char* p = a.data();
-  const char* q = b.data();
-  if (n < 8) {
-    for (size_t i = 0; i < n; ++i) {
-      if (p[i] != q[i]) return false;
-    }
-    return true;
-  }
-  uint64_t x, y;
-  for (size_t i = 0; i + 8 <= n; i += 8) {
-    std::memcpy(&x, p + i, 8);
-    std::memcpy(&y, q + i, 8);
-    if (x != y) return false;
-  }
-  std::memcpy(&x, p + n - 8, 8);  // the tail, overlapping the last chunk
-  std::memcpy(&y, q + n - 8, 8);
-  return x == y;
-}
 
 std::string Subject(const std::string& op, Metric m) {
   return absl::StrCat(op, " ", MetricName(m));
@@ -99,11 +76,31 @@ Evaluator::Evaluator(BudgetSet budgets, EvaluatorOptions options)
   if (options_.severities.has_value()) budgets_.severities = *options_.severities;
 }
 
-size_t Evaluator::StateFor(const OpStats& op, size_t position) {
-  if (position < by_position_.size()) {
-    const size_t cached = by_position_[position];
-    if (SameName(ops_[cached].name, op.name)) return cached;
+// std::string's == calls memcmp; operation names are short, and this runs
+// for every operation of every window.
+bool Evaluator::SameName(const std::string& a, const std::string& b) {
+  const size_t n = a.size();
+  if (n != b.size()) return false;
+  const char* p = a.data();
+  const char* q = b.data();
+  if (n < 8) {
+    for (size_t i = 0; i < n; ++i) {
+      if (p[i] != q[i]) return false;
+    }
+    return true;
   }
+  uint64_t x, y;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    std::memcpy(&x, p + i, 8);
+    std::memcpy(&y, q + i, 8);
+    if (x != y) return false;
+  }
+  std::memcpy(&x, p + n - 8, 8);  // the tail, overlapping the last chunk
+  std::memcpy(&y, q + n - 8, 8);
+  return x == y;
+}
+
+size_t Evaluator::StateForNew(const OpStats& op, size_t position) {
   auto [it, inserted] = index_.try_emplace(op.name, ops_.size());
   if (inserted) {
     OpState state;
@@ -138,106 +135,11 @@ size_t Evaluator::StateFor(const OpStats& op, size_t position) {
   return it->second;
 }
 
-namespace {
-
-// Holds a window's violation events, each with the position of its
-// operation, until the forecasts (found once every trend is updated) can
-// take their place among them.
-class HeldEvents final : public EventSink {
- public:
-  explicit HeldEvents(std::vector<std::pair<size_t, Event>>& held) : held_(held) {}
-  void OnEvent(const Event& event) override { held_.emplace_back(position, event); }
-  size_t position = 0;
-
- private:
-  std::vector<std::pair<size_t, Event>>& held_;
-};
-
-}  // namespace
-
-void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
-  if (window_ == 0) first_start_ = window.start;
-  window_x_ = absl::ToDoubleSeconds(window.end - first_start_);
-  if (options_.prediction_windows == 0) {
-    for (size_t i = 0; i < window.ops.size(); ++i) {
-      const OpStats& op = window.ops[i];
-      OpState& state = ops_[StateFor(op, i)];
-      if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
-      const MetricValues values = ReadMetrics(op);
-      Measure(state, values);
-      double y[kNumMetrics];
-      JudgeOp(op, state, values, y, window, sink);
-    }
-    ++window_;
-    return;
-  }
-  // Each operation is judged and gives its trend a sample; then every trend
-  // is updated and tested in one pass, and the forecasts due are reported,
-  // each after its operation's violation events as if it had come at once.
-  trends_.BeginWindow(window_x_);
-  candidates_.clear();
-  held_.clear();
-  HeldEvents held(held_);
-  for (size_t i = 0; i < window.ops.size(); ++i) {
-    const OpStats& op = window.ops[i];
-    const size_t index = StateFor(op, i);
-    OpState& state = ops_[index];
-    if (state.count == 0 || op.calls < static_cast<uint64_t>(options_.min_calls)) continue;
-    const MetricValues values = ReadMetrics(op);
-    const bool restart = Measure(state, values);  // memory tracking came or went
-    double* const y = trends_.Sample(state.trend, restart);
-    held.position = i;
-    const uint32_t forecastable = JudgeOp(op, state, values, y, window, held);
-    if (forecastable != 0) candidates_.push_back({i, index, forecastable});
-  }
-  // Usually no line is heading for its budget, and nothing is left to do.
-  if (!trends_.EndWindow(horizon_s_, kMinPredictionRSquared)) candidates_.clear();
-
-  size_t released = 0;
-  auto release = [&](size_t position) {  // the held events up to this operation's
-    for (; released < held_.size() && held_[released].first <= position; ++released) {
-      sink.OnEvent(held_[released].second);
-    }
-  };
-  for (const Candidate& c : candidates_) {
-    OpState& state = ops_[c.state];
-    if (trends_.size(state.trend) < kMinPredictionPoints) continue;
-    uint32_t due = c.forecastable & trends_.Reaching(state.trend);
-    if (due == 0) continue;
-    release(c.position);
-    const OpStats& op = window.ops[c.position];
-    const MetricValues values = ReadMetrics(op);
-    const Impact impact = state.impact.value_or(op.impact);
-    for (uint32_t k = 0; due != 0; ++k, due >>= 1) {
-      const int i = static_cast<int>(metrics_[state.first + k].metric);
-      if (due & 1) Forecast(state, k, impact, values.value[i], window, sink);
-    }
-  }
-  release(window.ops.size());
-  ++window_;
-}
-
-bool Evaluator::Measure(OpState& state, const MetricValues& values) {
-  const uint32_t measured = values.measured & state.metric_bits;
-  if (measured == state.measured) return false;
-  state.measured = measured;
-  state.measured_k = 0;
-  for (uint32_t k = 0; k < state.count; ++k) {
-    state.measured_k |= ((measured >> ((state.metric_ids >> (4 * k)) & 15)) & 1) << k;
-  }
-  return true;
-}
-
-uint32_t Evaluator::JudgeOp(const OpStats& op, OpState& state, const MetricValues& values,
-                            double* y, const Snapshot& window, EventSink& sink) {
-  const double* const warnings = &warnings_[state.first];
-  uint64_t ids = state.metric_ids;
-  uint32_t over = 0;  // bit k: over the warning threshold, that is, Classify is not kNone
-  for (uint32_t k = 0; k < state.count; ++k, ids >>= 4) {
-    const double value = values.value[ids & 15];  // 0 when not measured
-    y[k] = value;
-    over |= static_cast<uint32_t>(value > warnings[k]) << k;
-  }
+// Inlined in OnWindow's loops: most operations need only its first lines.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Evaluator::JudgeOp(OpState& state, const OpStats& op,
+                                                                uint32_t over, const double* y,
+                                                                const Snapshot& window,
+                                                                EventSink& sink) {
   // Metrics within budget with nothing open and no streak going have
   // nothing to report and may be forecast unless quiet; only the others
   // are judged one by one.
@@ -250,19 +152,105 @@ uint32_t Evaluator::JudgeOp(const OpStats& op, OpState& state, const MetricValue
     }
   }
   const uint32_t judge = (over | state.unsettled) & measured;
-  if (judge != 0) forecastable |= Judge(op, state, values, judge, window, sink);
+  if (judge != 0) forecastable |= Judge(op, state, y, judge, window, sink);
   return forecastable;
 }
 
-uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const MetricValues& values,
-                          uint32_t judge, const Snapshot& window, EventSink& sink) {
+void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
+  if (window_ == 0) first_start_ = window.start;
+  window_x_ = absl::ToDoubleSeconds(window.end - first_start_);
+  const uint64_t min_calls = static_cast<uint64_t>(options_.min_calls);
+  if (options_.prediction_windows == 0) {
+    for (size_t i = 0; i < window.ops.size(); ++i) {
+      const OpStats& op = window.ops[i];
+      OpState& state = ops_[StateFor(op, i)];
+      if (state.count == 0 || op.calls < min_calls) continue;
+      Measure(state, MeasuredMetrics(op));
+      double y[kNumMetrics];
+      ReadMetricsTo(op, state.metric_bits, y);
+      JudgeOp(state, op, Over(state, y), y, window, sink);
+    }
+    ++window_;
+    return;
+  }
+  // Every judged operation's values go to its trend first; adding them
+  // there also tests them against the warning thresholds, all series side
+  // by side. Then each operation is judged and its forecasts due reported.
+  trends_.BeginWindow(window_x_);
+  judged_.clear();
+  for (size_t i = 0; i < window.ops.size(); ++i) {
+    const OpStats& op = window.ops[i];
+    const size_t index = StateFor(op, i);
+    OpState& state = ops_[index];
+    if (state.count == 0 || op.calls < min_calls) continue;
+    const bool restart = Measure(state, MeasuredMetrics(op));  // memory tracking came or went
+    uint32_t over = kFromTrends;
+    if (double* const y = trends_.Sample(state.trend, restart); y != nullptr) {
+      ReadMetricsTo(op, state.metric_bits, y);
+    } else {  // listed twice: judged twice, its trend sampled once
+      double own[kNumMetrics];
+      ReadMetricsTo(op, state.metric_bits, own);
+      over = Over(state, own);
+    }
+    judged_.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(index), over});
+  }
+  // Usually no line is heading for its budget, and no forecast is due.
+  const bool reaching = trends_.EndWindow(horizon_s_, kMinPredictionRSquared);
+  for (const Judged& j : judged_) {
+    OpState& state = ops_[j.state];
+    const OpStats& op = window.ops[j.position];
+    const double* y;
+    double own[kNumMetrics];
+    uint32_t over;
+    if (j.over == kFromTrends) {
+      y = trends_.Latest(state.trend);
+      over = trends_.Above(state.trend);
+    } else {
+      ReadMetricsTo(op, state.metric_bits, own);
+      y = own;
+      over = j.over;
+    }
+    uint32_t due = JudgeOp(state, op, over, y, window, sink);
+    if (!reaching || due == 0 || trends_.size(state.trend) < kMinPredictionPoints) continue;
+    due &= trends_.Reaching(state.trend);
+    if (due == 0) continue;
+    const Impact impact = state.impact.value_or(op.impact);
+    for (uint32_t k = 0; due != 0; ++k, due >>= 1) {
+      if (due & 1) Forecast(state, k, impact, y[k], window, sink);
+    }
+  }
+  ++window_;
+}
+
+bool Evaluator::Measure(OpState& state, uint32_t all_measured) {
+  const uint32_t measured = all_measured & state.metric_bits;
+  if (measured == state.measured) return false;
+  state.measured = measured;
+  state.measured_k = 0;
+  for (uint32_t k = 0; k < state.count; ++k) {
+    state.measured_k |= ((measured >> ((state.metric_ids >> (4 * k)) & 15)) & 1) << k;
+  }
+  return true;
+}
+
+uint32_t Evaluator::Over(const OpState& state, const double* y) const {
+  const double* const warnings = &warnings_[state.first];
+  uint32_t over = 0;  // bit k: Classify is not kNone
+  for (uint32_t k = 0; k < state.count; ++k) {
+    over |= static_cast<uint32_t>(y[k] > warnings[k]) << k;
+  }
+  return over;
+}
+
+uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const double* y, uint32_t judge,
+                          const Snapshot& window, EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
   uint32_t forecastable = 0;
   MetricState* const metrics = &metrics_[state.first];  // not resized while judging
   for (; judge != 0; judge &= judge - 1) {
     const uint32_t k = static_cast<uint32_t>(std::countr_zero(judge));
     MetricState& m = metrics[k];
-    const double value = values.value[static_cast<int>(m.metric)];
+    const double value = y[k];
     const Severity severity = Classify(value, m.thresholds);
     if (severity != Severity::kNone) {
       Worse(state, k, impact, value, severity, window, sink);

@@ -157,20 +157,35 @@ class Evaluator {
     int64_t quiet_until = 0;  // the latest of its metrics'
   };
 
-  // Index into ops_.
-  size_t StateFor(const OpStats& op, size_t position);
-  // Copies the values of state's metrics to y[0, count) (0 when not measured)
-  // and reports the violation events they bring about. Returns bit k set when
-  // metric k may be forecast: within budget, nothing open, not quiet.
-  uint32_t JudgeOp(const OpStats& op, OpState& state, const MetricValues& values, double* y,
+  // Index into ops_. The agent lists operations in the same order every
+  // window, so the state at each position is remembered: comparing names
+  // is cheaper than hashing them.
+  size_t StateFor(const OpStats& op, size_t position) {
+    if (position < by_position_.size()) {
+      const size_t cached = by_position_[position];
+      if (SameName(ops_[cached].name, op.name)) return cached;
+    }
+    return StateForNew(op, position);
+  }
+  // StateFor for an operation new at this position, or new altogether.
+  size_t StateForNew(const OpStats& op, size_t position);
+  static bool SameName(const std::string& a, const std::string& b);
+  // Bit k set when y[k] is over metric k's warning threshold.
+  uint32_t Over(const OpState& state, const double* y) const;
+  // Judges state's metrics with values y (y[k]: metrics_[first + k], as
+  // ReadMetricsTo writes them), `over`
+  // those over their warning threshold, and reports the violation events
+  // they bring about. Returns bit k set when metric k may be forecast:
+  // within budget, nothing open, not quiet.
+  uint32_t JudgeOp(OpState& state, const OpStats& op, uint32_t over, const double* y,
                    const Snapshot& window, EventSink& sink);
-  // Notes which of state's metrics `values` measures; returns whether
-  // that changed.
-  static bool Measure(OpState& state, const MetricValues& values);
+  // Notes which of state's metrics are measured (`all_measured`: bit i,
+  // Metric i); returns whether that changed.
+  static bool Measure(OpState& state, uint32_t all_measured);
   // JudgeOp's work for the metrics in `judge` (bit k: metrics_[first + k]),
-  // one by one: those over budget or with a violation open or a streak
-  // going. Returns their bits of JudgeOp's result.
-  uint32_t Judge(const OpStats& op, OpState& state, const MetricValues& values, uint32_t judge,
+  // one by one: those over their threshold or with a violation open or a
+  // streak going. Returns their bits of JudgeOp's result.
+  uint32_t Judge(const OpStats& op, OpState& state, const double* y, uint32_t judge,
                  const Snapshot& window, EventSink& sink);
   void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
              const Snapshot& window, EventSink& sink);
@@ -191,23 +206,23 @@ class Evaluator {
   std::vector<OpState> ops_;
   std::vector<MetricState> metrics_;
   Trends trends_;
-  // This window's operations that may be forecast, in order, and its
-  // violation events until the forecasts are known; kept to save allocating.
-  struct Candidate {
-    size_t position;  // in the snapshot
-    size_t state;     // in ops_
-    uint32_t forecastable;
+  // This window's operations that are judged, in order; kept to save
+  // allocating. With forecasts on, their samples are added to the trends
+  // first, which also tests them against the warning thresholds (`over`
+  // is kFromTrends), and they are judged once the trends are up to date.
+  static constexpr uint32_t kFromTrends = ~0u;
+  struct Judged {
+    uint32_t position;  // in the snapshot
+    uint32_t state;     // in ops_
+    uint32_t over;      // bit k: metrics_[first + k] over its warning threshold
   };
-  std::vector<Candidate> candidates_;
-  std::vector<std::pair<size_t, Event>> held_;
+  std::vector<Judged> judged_;
   std::vector<MetricDetail> details_;
   // metrics_[i].thresholds.warning, apart: all that judging reads of a
   // settled operation's metrics.
   std::vector<double> warnings_;
   absl::flat_hash_map<std::string, size_t> index_;
-  // The agent lists operations in the same order every window; remembering
-  // the state at each position saves hashing names.
-  std::vector<size_t> by_position_;
+  std::vector<size_t> by_position_;  // see StateFor
 
   std::vector<Violation> violations_;
   std::vector<Event> predictions_;

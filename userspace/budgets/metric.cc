@@ -83,24 +83,6 @@ std::optional<double> MetricValue(const OpStats& op, Metric m) {
   return values.value[i];
 }
 
-MetricValues ReadMetrics(const OpStats& op) {
-  MetricValues v;
-  auto set = [&v](Metric m, double value) {
-    v.value[static_cast<int>(m)] = value;
-    v.measured |= 1u << static_cast<int>(m);
-  };
-  set(Metric::kP50, static_cast<double>(op.p50_ns));
-  set(Metric::kP95, static_cast<double>(op.p95_ns));
-  set(Metric::kP99, static_cast<double>(op.p99_ns));
-  set(Metric::kMax, static_cast<double>(op.max_ns));
-  set(Metric::kMean, op.mean_ns);
-  set(Metric::kCallsPerS, op.calls_per_s);
-  if (op.alloc_bytes_per_call) set(Metric::kAllocBytesPerCall, *op.alloc_bytes_per_call);
-  if (op.live_bytes) set(Metric::kLiveBytes, static_cast<double>(*op.live_bytes));
-  if (op.leak_growth_bytes_per_s) set(Metric::kLeakGrowth, *op.leak_growth_bytes_per_s);
-  return v;
-}
-
 std::string FormatValue(Metric m, double value) {
   switch (MetricUnit(m)) {
     case Unit::kNanoseconds: {

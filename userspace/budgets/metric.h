@@ -52,14 +52,64 @@ std::optional<Metric> ParseMetric(absl::string_view name);
 // metrics while memory tracking is off).
 std::optional<double> MetricValue(const OpStats& op, Metric m);
 
-// Every metric of `op` at once, indexed by Metric; for the evaluator's loop.
+// The metrics measured whether or not memory is tracked.
+inline constexpr uint32_t kLatencyMetrics = (1u << static_cast<int>(Metric::kP50)) |
+                                            (1u << static_cast<int>(Metric::kP95)) |
+                                            (1u << static_cast<int>(Metric::kP99)) |
+                                            (1u << static_cast<int>(Metric::kMax)) |
+                                            (1u << static_cast<int>(Metric::kMean)) |
+                                            (1u << static_cast<int>(Metric::kCallsPerS));
+
+// Every metric of `op` at once, indexed by Metric.
 struct MetricValues {
-  std::array<double, kNumMetrics> value{};
+  std::array<double, kNumMetrics> value;  // 0 when not measured
   uint32_t measured = 0;  // bit i: metric i was measured
 
   bool has(int i) const { return (measured >> i) & 1; }
 };
-MetricValues ReadMetrics(const OpStats& op);
+// The metrics `op` has values for (bit i: Metric i), as ReadMetrics'
+// `measured`.
+inline uint32_t MeasuredMetrics(const OpStats& op) {
+  return kLatencyMetrics |
+         uint32_t{op.alloc_bytes_per_call.has_value()}
+             << static_cast<int>(Metric::kAllocBytesPerCall) |
+         uint32_t{op.live_bytes.has_value()} << static_cast<int>(Metric::kLiveBytes) |
+         uint32_t{op.leak_growth_bytes_per_s.has_value()} << static_cast<int>(Metric::kLeakGrowth);
+}
+
+// Writes the metrics with bit i set in `metrics` (bit i: Metric i), in
+// Metric order, to y[0], y[1], ... (0 when not measured). Cheaper than
+// ReadMetrics and a copy: the evaluator does this for every operation
+// every window.
+inline void ReadMetricsTo(const OpStats& op, uint32_t metrics, double* y) {
+  auto put = [&](Metric m, double value) {
+    if (metrics >> static_cast<int>(m) & 1) *y++ = value;
+  };
+  put(Metric::kP50, static_cast<double>(op.p50_ns));
+  put(Metric::kP95, static_cast<double>(op.p95_ns));
+  put(Metric::kP99, static_cast<double>(op.p99_ns));
+  put(Metric::kMax, static_cast<double>(op.max_ns));
+  put(Metric::kMean, op.mean_ns);
+  put(Metric::kCallsPerS, op.calls_per_s);
+  put(Metric::kAllocBytesPerCall, op.alloc_bytes_per_call.value_or(0));
+  put(Metric::kLiveBytes, static_cast<double>(op.live_bytes.value_or(0)));
+  put(Metric::kLeakGrowth, op.leak_growth_bytes_per_s.value_or(0));
+}
+
+inline MetricValues ReadMetrics(const OpStats& op) {
+  MetricValues v;
+  v.value[static_cast<int>(Metric::kP50)] = static_cast<double>(op.p50_ns);
+  v.value[static_cast<int>(Metric::kP95)] = static_cast<double>(op.p95_ns);
+  v.value[static_cast<int>(Metric::kP99)] = static_cast<double>(op.p99_ns);
+  v.value[static_cast<int>(Metric::kMax)] = static_cast<double>(op.max_ns);
+  v.value[static_cast<int>(Metric::kMean)] = op.mean_ns;
+  v.value[static_cast<int>(Metric::kCallsPerS)] = op.calls_per_s;
+  v.value[static_cast<int>(Metric::kAllocBytesPerCall)] = op.alloc_bytes_per_call.value_or(0);
+  v.value[static_cast<int>(Metric::kLiveBytes)] = static_cast<double>(op.live_bytes.value_or(0));
+  v.value[static_cast<int>(Metric::kLeakGrowth)] = op.leak_growth_bytes_per_s.value_or(0);
+  v.measured = MeasuredMetrics(op);
+  return v;
+}
 
 // For people: "150 ms", "12.3 µs", "64 KiB", "1.5 MiB/s", "120 calls/s".
 std::string FormatValue(Metric m, double value);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <immintrin.h>
 #include <utility>
 
 #include "absl/base/attributes.h"
@@ -47,9 +48,104 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint8_t PairReaching(Pair sy, Pair sxy, Pair
                               Bits(rise > Splat(0)) & Bits(rise <= x.nw * vxy));
 }
 
+
+// The arrays EndWindow updates, as doubles: pair p's two lanes at 2p, 2p + 1.
+struct Lanes {
+  const double* y;  // this window's samples
+  const double* origin;
+  const double* headroom;
+  const double* target;
+  double* sy;
+  double* sxy;
+  double* syy;
+  double* samples;  // the row of the slot the samples go to
+  uint8_t* flags;
+};
+// A history's terms for this window (Trends::History).
+struct XScalars {
+  double dx, ox, n, sx, vxx, latest, r2vxx, nw;
+};
+
+using Quad = double __attribute__((vector_size(32)));
+
+#define GP_AVX2 __attribute__((target("avx2")))
+
+GP_AVX2 inline Quad LoadQuad(const double* p) {
+  Quad v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+GP_AVX2 inline void StoreQuad(double* p, Quad v) { std::memcpy(p, &v, sizeof v); }
+GP_AVX2 inline Quad Splat4(double v) { return Quad{v, v, v, v}; }
+
+// Trends::AddPairs' loop with AVX2, two pairs per step, for pairs [p0, p1)
+// (an even number of them). Each lane does what the SSE2 loop and
+// PairReaching do, operation for operation, so the sums and answers are
+// the same bit for bit (AVX2 brings no fused multiply-add). Returns the
+// reaching bits of all pairs, or-ed.
+template <bool kFull, bool kReaching>
+GP_AVX2 uint8_t AddQuads(const Lanes& a, const XScalars& x, int p0, int p1) {
+  const Quad zero = Splat4(0), dx = Splat4(x.dx), ox = Splat4(x.ox), n = Splat4(x.n),
+             sx = Splat4(x.sx), vxx = Splat4(x.vxx), latest = Splat4(x.latest),
+             r2vxx = Splat4(x.r2vxx), nw = Splat4(x.nw);
+  // Stores through `flags` could alias everything else: copies, restricted.
+  const double* __restrict y = a.y;
+  const double* __restrict origin = a.origin;
+  const double* __restrict headroom = a.headroom;
+  const double* __restrict target = a.target;
+  double* __restrict sy = a.sy;
+  double* __restrict sxy = a.sxy;
+  double* __restrict syy = a.syy;
+  double* __restrict samples = a.samples;
+  uint8_t* __restrict flags = a.flags;
+  uint32_t any = 0;
+  for (int p = p0; p < p1; p += 2) {
+    const size_t i = 2 * static_cast<size_t>(p);
+    const Quad new_y = LoadQuad(y + i);
+    const Quad yo = LoadQuad(origin + i);
+    const Quad dy = new_y - yo;
+    Quad s_y, s_xy, s_yy;
+    if constexpr (kFull) {
+      const Quad oy = LoadQuad(samples + i) - yo;
+      s_y = LoadQuad(sy + i) + (dy - oy);
+      s_xy = LoadQuad(sxy + i) + (dx * dy - ox * oy);
+      s_yy = LoadQuad(syy + i) + (dy * dy - oy * oy);
+    } else {
+      s_y = LoadQuad(sy + i) + dy;
+      s_xy = LoadQuad(sxy + i) + dx * dy;
+      s_yy = LoadQuad(syy + i) + dy * dy;
+    }
+    StoreQuad(sy + i, s_y);
+    StoreQuad(sxy + i, s_xy);
+    StoreQuad(syy + i, s_yy);
+    StoreQuad(samples + i, new_y);
+    uint32_t bits = 0;
+    if constexpr (kReaching) {
+      const Quad vxy = n * s_xy - sx * s_y;
+      const Quad vyy = n * s_yy - s_y * s_y;
+      const Quad rise = (n * LoadQuad(headroom + i) - s_y) * vxx - vxy * latest;
+      const auto ok = (vxy > zero) & (vxy * vxy >= r2vxx * vyy) & (rise > zero) & (rise <= nw * vxy);
+      bits = static_cast<uint32_t>(_mm256_movemask_pd(reinterpret_cast<__m256d>(ok)));
+    }
+    const uint32_t above = static_cast<uint32_t>(
+        _mm256_movemask_pd(reinterpret_cast<__m256d>(new_y > LoadQuad(target + i))));
+    flags[p] = static_cast<uint8_t>((bits & 3) | (above & 3) << 2);
+    flags[p + 1] = static_cast<uint8_t>((bits >> 2) | (above >> 2) << 2);
+    any |= bits;
+  }
+  return static_cast<uint8_t>(any);
+}
+
+#undef GP_AVX2
+
+bool HasAvx2() {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2");
+}
+
 }  // namespace
 
-Trends::Trends(int capacity) : capacity_(capacity) {}
+Trends::Trends(int capacity, bool allow_avx2) : capacity_(capacity), avx2_(allow_avx2 && HasAvx2()) {}
 
 int Trends::AddGroup(const std::vector<double>& targets) {
   Group& g = groups_.emplace_back();
@@ -76,7 +172,7 @@ int Trends::AddGroup(const std::vector<double>& targets) {
     samples_ = std::move(samples);
     stride_ = stride;
   }
-  reaching_.resize(pairs, 0);
+  flags_.resize(pairs + 3, 0);  // see PairBits
   return static_cast<int>(groups_.size()) - 1;
 }
 
@@ -107,7 +203,7 @@ void Trends::BeginWindow(double x) {
 
 double* Trends::SampleAnew(int id, bool restart) {
   Group& g = groups_[id];
-  if (g.sampled_in == window_) return ignored_;
+  if (g.sampled_in == window_) return nullptr;
   g.sampled_in = window_;
   if (restart || g.history < 0) {
     Leave(g);
@@ -235,20 +331,46 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
 
 template <bool kFull, bool kReaching>
 void Trends::AddPairs(const History& h, int p0, int p1) {
+  const int slot = h.next == 0 ? capacity_ - 1 : h.next - 1;  // Advance moved past it
+  uint8_t any = 0;
+  int p = p0;
+  if (avx2_ && p1 - p0 >= 2) {
+    const Lanes lanes{
+        .y = y_.data(),
+        .origin = &y_origin_[0][0],
+        .headroom = &headroom_[0][0],
+        .target = &target_[0][0],
+        .sy = &sy_[0][0],
+        .sxy = &sxy_[0][0],
+        .syy = &syy_[0][0],
+        .samples = &samples_[slot * stride_][0],
+        .flags = flags_.data(),
+    };
+    const XScalars x{.dx = h.dx,
+                     .ox = h.ox,
+                     .n = h.terms.n[0],
+                     .sx = h.terms.sx[0],
+                     .vxx = h.terms.vxx[0],
+                     .latest = h.terms.latest[0],
+                     .r2vxx = h.terms.r2vxx[0],
+                     .nw = h.terms.nw[0]};
+    p = p0 + ((p1 - p0) & ~1);
+    any = AddQuads<kFull, kReaching>(lanes, x, p0, p);
+  }
+  // The SSE2 loop: every pair without AVX2, else the last of an odd run.
   const double* __restrict y = y_.data();
   const Pair* __restrict yo = y_origin_.data();
   const Pair* __restrict head = headroom_.data();
   Pair* __restrict sums_y = sy_.data();
   Pair* __restrict sums_xy = sxy_.data();
   Pair* __restrict sums_yy = syy_.data();
-  const int slot = h.next == 0 ? capacity_ - 1 : h.next - 1;  // Advance moved past it
   Pair* __restrict samples = &samples_[slot * stride_];
-  uint8_t* __restrict reaching = reaching_.data();
-  uint8_t any = 0;
+  const Pair* __restrict target = target_.data();
+  uint8_t* __restrict flags = flags_.data();
   const double dx = h.dx;
   const double ox = h.ox;
   const XTerms terms = h.terms;  // a copy: the stores below could alias it
-  for (int p = p0; p < p1; ++p) {
+  for (; p < p1; ++p) {
     Pair& sample = samples[p];
     const Pair new_y = Load(y + 2 * p);
     const Pair dy = new_y - yo[p];
@@ -269,7 +391,7 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
     sums_yy[p] = s_yy;
     sample = new_y;
     const uint8_t bits = kReaching ? PairReaching(s_y, s_xy, s_yy, head[p], terms) : 0;
-    reaching[p] = bits;
+    flags[p] = static_cast<uint8_t>(bits | Bits(new_y > target[p]) << kAboveShift);
     any |= bits;
   }
   any_reaching_ |= any != 0;
@@ -298,8 +420,9 @@ void Trends::RecomputePairs(const History& h, int p0, int p1) {
 void Trends::TestPairs(const History& h, int p0, int p1) {
   const XTerms terms = h.terms;
   for (int p = p0; p < p1; ++p) {
-    reaching_[p] = PairReaching(sy_[p], sxy_[p], syy_[p], headroom_[p], terms);
-    any_reaching_ |= reaching_[p] != 0;
+    const uint8_t bits = PairReaching(sy_[p], sxy_[p], syy_[p], headroom_[p], terms);
+    flags_[p] = static_cast<uint8_t>((flags_[p] & ~kReachingBits) | bits);
+    any_reaching_ |= bits != 0;
   }
 }
 

@@ -4,7 +4,9 @@
 #ifndef GRIDPROBE_USERSPACE_BUDGETS_TREND_H_
 #define GRIDPROBE_USERSPACE_BUDGETS_TREND_H_
 
+#include <bit>
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <vector>
 
@@ -28,14 +30,18 @@ struct LineFit {
 // Groups sampled in the same windows since they started share their x sums
 // (in steady state, all of them), and the series of all groups sit side by
 // side in arrays, so that EndWindow updates and tests every series in one
-// loop, two at a time: one SSE2 instruction, the x86-64 baseline, does the
-// arithmetic of both, each lane exactly as a scalar would.
+// loop: four at a time with AVX2 where the CPU has it, else two with SSE2,
+// the x86-64 baseline; each lane exactly as a scalar would, so both give
+// the same answers bit for bit. The same loop tests each latest sample
+// against its target (Above), which is how the evaluator learns which
+// metrics are over their warning threshold.
 class Trends {
  public:
   static constexpr int kMaxSeries = 32;
 
-  // REQUIRES: capacity >= 2.
-  explicit Trends(int capacity);
+  // REQUIRES: capacity >= 2. Where the CPU has AVX2 (and `allow_avx2`),
+  // EndWindow does four series at a time; the answers are the same.
+  explicit Trends(int capacity, bool allow_avx2 = true);
 
   // A new group, with no samples, of targets.size() series; returns its id.
   // REQUIRES: 1 <= targets.size() <= kMaxSeries.
@@ -46,7 +52,7 @@ class Trends {
   void BeginWindow(double x);
   // Where to write group g's sample for this window, one value per series,
   // before EndWindow. With `restart`, its earlier samples are forgotten
-  // first. A group's second sample in a window is ignored.
+  // first. A group's second sample in a window is not taken: nullptr.
   double* Sample(int g, bool restart) {
     Group& group = groups_[g];
     // The usual case, inline: a group with samples, sampled once a window.
@@ -56,9 +62,13 @@ class Trends {
     return &y_[2 * group.first_pair];  // a lone last series' twin stays 0
   }
   // Adds the samples, dropping the oldest of each group once `capacity`
-  // are held, and tests every sampled group's lines as Reaching describes.
-  // Returns whether any line is reaching its target.
+  // are held, and tests every sampled group's samples and lines as Above and
+  // Reaching describe. Returns whether any line is reaching its target.
   bool EndWindow(double within, double min_r_squared);
+
+  // Group g's values as written through Sample in the latest window.
+  // REQUIRES: group g was sampled once in it.
+  const double* Latest(int g) const { return &y_[2 * groups_[g].first_pair]; }
 
   // Samples group g holds.
   int size(int g) const {
@@ -73,15 +83,10 @@ class Trends {
   // For a group sampled in the latest window (0 for others): bit s is set
   // when series s's line rises with R² >= min_r_squared and reaches the
   // series' target within `within` (in x units) after the latest sample.
-  uint32_t Reaching(int g) const {
-    const Group& group = groups_[g];
-    if (group.sampled_in != window_) return 0;
-    uint32_t mask = 0;
-    for (int p = 0; p < group.pairs; ++p) {
-      mask |= static_cast<uint32_t>(reaching_[group.first_pair + p]) << (2 * p);
-    }
-    return mask;
-  }
+  uint32_t Reaching(int g) const { return PairBits(g, 0); }
+  // For a group sampled in the latest window (0 for others): bit s is set
+  // when series s's latest sample is above its target (`>`: NaN is not).
+  uint32_t Above(int g) const { return PairBits(g, kAboveShift); }
 
  private:
   using Pair = double __attribute__((vector_size(16)));
@@ -122,6 +127,25 @@ class Trends {
   };
   static constexpr int kPassesPerRecompute = 4;
 
+  // Bits `shift` and `shift` + 1 of the flags of group g's pairs, two bits
+  // per pair, if it was sampled in the latest window.
+  uint32_t PairBits(int g, int shift) const {
+    static_assert(std::endian::native == std::endian::little);
+    const Group& group = groups_[g];
+    if (group.sampled_in != window_) return 0;
+    const uint8_t* const flags = &flags_[group.first_pair];
+    uint32_t mask = 0;
+    for (int p = 0; p < group.pairs; p += 4) {  // flags_ has 3 bytes to spare
+      uint32_t w;
+      std::memcpy(&w, flags + p, sizeof w);
+      // Byte i's two bits times 2^(24 - 6i) land at bits 24 + 2i; the other
+      // products land apart from them and from each other, below bit 24 or
+      // past bit 31, so nothing carries into the top byte.
+      mask |= ((w >> shift & 0x03030303u) * 0x01041040u >> 24) << (2 * p);
+    }
+    return group.pairs >= 16 ? mask : mask & ((1u << (2 * group.pairs)) - 1);
+  }
+
   // Sample, for a group that starts (again) or was sampled already.
   double* SampleAnew(int g, bool restart);
   int NewHistory();
@@ -135,6 +159,7 @@ class Trends {
   void TestPairs(const History& h, int p0, int p1);
 
   int capacity_;
+  bool avx2_;
   int64_t window_ = 0;
   double x_ = 0;
   int fresh_ = -1;  // the history groups starting this window share
@@ -144,15 +169,18 @@ class Trends {
   std::vector<int> touched_;  // histories sampled this window
   // Per pair of series; a group of odd size has a zero twin for its last.
   std::vector<double> y_;  // this window's samples, two per pair
-  double ignored_[kMaxSeries];
   std::vector<Pair> target_, y_origin_, headroom_;  // headroom: target - y_origin
   std::vector<Pair> sy_, sxy_, syy_;
   // capacity_ rows of stride_ pairs: the samples of one slot side by side,
   // so that a window's stores go to few cache lines.
   std::vector<Pair> samples_;
   size_t stride_ = 0;
-  std::vector<uint8_t> reaching_;  // bits 0 and 1: the pair's lanes
-  bool any_reaching_ = false;      // in this window
+  // Per pair, for the latest window: bits 0 and 1, each lane's line is
+  // reaching its target; bits 2 and 3, its sample is above its target.
+  static constexpr uint8_t kReachingBits = 3;
+  static constexpr int kAboveShift = 2;
+  std::vector<uint8_t> flags_;
+  bool any_reaching_ = false;  // in this window
 };
 
 }  // namespace gridprobe::budgets

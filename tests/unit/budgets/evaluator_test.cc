@@ -384,6 +384,24 @@ TEST_F(ForecastTest, NotRepeatedEveryWindow) {
   EXPECT_EQ(events[1].confidence, "high");
 }
 
+// An operation listed twice in a window is judged twice but sampled once
+// for its trend, and a forecast due is reported once.
+TEST_F(ForecastTest, OperationListedTwiceIsForecastOnce) {
+  Evaluator evaluator(P95Budget(100), {});
+  Recorder sink;
+  for (int i = 0; i < 6; ++i) {
+    const double p95 = 40 + 2 * i;
+    evaluator.OnWindow(Window(i, {Op("sort", p95), Op("sort", p95)}), sink);
+  }
+  std::vector<Event> predictions;
+  for (const Event& e : sink.events) {
+    if (e.kind == EventKind::kPrediction) predictions.push_back(e);
+  }
+  ASSERT_EQ(predictions.size(), 1u);
+  EXPECT_EQ(predictions[0].windows, 6);  // one sample a window, not two
+  EXPECT_EQ(evaluator.ReportJson()["predictions"].size(), 1u);
+}
+
 // Quiet after a resolution applies to that metric only: another metric of
 // the same operation is still forecast.
 TEST_F(ForecastTest, QuietAfterResolutionIsPerMetric) {

@@ -6,6 +6,7 @@
 #include <bit>
 #include <cmath>
 #include <deque>
+#include <optional>
 #include <random>
 #include <utility>
 #include <vector>
@@ -205,13 +206,17 @@ Direct DirectFit(const std::deque<std::pair<double, double>>& points, double tar
 
 // Groups of 1 to 6 series sampled at random: some skip windows (so their x
 // differ from the others'), some restart; every line and every Reaching bit
-// must be the direct fit of the group's own last samples.
-TEST(TrendsTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
+// must be the direct fit of the group's own last samples, and every Above
+// bit the comparison of the latest sample with the target. Run with and
+// without AVX2 (where the CPU has it; see AvxAndSse2Agree).
+class TrendsRandomTest : public testing::TestWithParam<bool> {};
+
+TEST_P(TrendsRandomTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
   constexpr int kCapacity = 7;
   constexpr double kWithin = 400, kMinR2 = 0.5;
   std::mt19937_64 rng(42);
   std::uniform_real_distribution<double> u(0, 1);
-  Trends t(kCapacity);
+  Trends t(kCapacity, /*allow_avx2=*/GetParam());
   struct Model {
     std::vector<double> targets, level, slope;
     std::vector<std::deque<std::pair<double, double>>> points;  // per series
@@ -230,7 +235,7 @@ TEST(TrendsTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
     models.push_back(std::move(m));
   };
   for (int g = 0; g < 12; ++g) add_group();
-  int checked = 0, reaching = 0;
+  int checked = 0, reaching = 0, aboves = 0;
   double x = 1e6;  // far from 0, as seconds since attach become
   for (int w = 0; w < 400; ++w) {
     x += 5 + 10 * u(rng);
@@ -279,12 +284,76 @@ TEST(TrendsTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
       }
       if (!sampled[g]) expected = known = 0;  // only this window's groups are tested
       EXPECT_EQ(t.Reaching(id) & known, expected) << "window " << w << " group " << g;
+      uint32_t above = 0;
+      for (size_t s = 0; sampled[g] && s < m.points.size(); ++s) {
+        above |= static_cast<uint32_t>(m.points[s].back().second > m.targets[s]) << s;
+      }
+      EXPECT_EQ(t.Above(id), above) << "window " << w << " group " << g;
+      aboves += std::popcount(above);
       checked += std::popcount(known);
       reaching += std::popcount(expected);
     }
   }
   EXPECT_GT(checked, 10000);
   EXPECT_GT(reaching, 100);  // both answers are exercised
+  EXPECT_GT(aboves, 100);
+}
+
+INSTANTIATE_TEST_SUITE_P(Simd, TrendsRandomTest, testing::Values(true, false),
+                         [](const testing::TestParamInfo<bool>& info) {
+                           return info.param ? "Avx2WhereAvailable" : "Sse2";
+                         });
+
+// The AVX2 loop must give the same sums as the SSE2 one, bit for bit: the
+// same series through both, many groups side by side (runs of pairs of
+// every parity), compared exactly.
+TEST(TrendsTest, AvxAndSse2Agree) {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> u(0, 1);
+  Trends wide(12, true), narrow(12, false);
+  std::vector<int> sizes;
+  for (int g = 0; g < 40; ++g) {
+    const int series = 1 + g % 7;
+    std::vector<double> targets;
+    for (int s = 0; s < series; ++s) targets.push_back(1e6 * (1 + u(rng)));
+    wide.AddGroup(targets);
+    narrow.AddGroup(targets);
+    sizes.push_back(series);
+  }
+  std::vector<double> level(40 * 7);
+  for (double& l : level) l = 1e6 * u(rng);
+  int reaching = 0;
+  for (int w = 0; w < 500; ++w) {
+    const double x = 1e5 + 10.0 * w + u(rng);
+    wide.BeginWindow(x);
+    narrow.BeginWindow(x);
+    for (int g = 0; g < 40; ++g) {
+      if (g % 9 == 4 && u(rng) < 0.2) continue;
+      double* a = wide.Sample(g, false);
+      double* b = narrow.Sample(g, false);
+      for (int s = 0; s < sizes[g]; ++s) {
+        double& l = level[7 * g + s];
+        l += (u(rng) - 0.3) * 1e3 * (s + 1);
+        a[s] = b[s] = l;
+      }
+    }
+    EXPECT_EQ(wide.EndWindow(3600, 0.8), narrow.EndWindow(3600, 0.8));
+    for (int g = 0; g < 40; ++g) {
+      ASSERT_EQ(wide.Reaching(g), narrow.Reaching(g)) << "window " << w << " group " << g;
+      ASSERT_EQ(wide.Above(g), narrow.Above(g)) << "window " << w << " group " << g;
+      reaching += std::popcount(wide.Reaching(g));
+      for (int s = 0; s < sizes[g]; ++s) {
+        std::optional<LineFit> a = wide.Fit(g, s), b = narrow.Fit(g, s);
+        ASSERT_EQ(a.has_value(), b.has_value());
+        if (!a.has_value()) continue;
+        // Exact: both loops do the same operations in the same order.
+        ASSERT_EQ(a->slope, b->slope) << "window " << w << " group " << g << " series " << s;
+        ASSERT_EQ(a->intercept, b->intercept);
+        ASSERT_EQ(a->r_squared, b->r_squared);
+      }
+    }
+  }
+  EXPECT_GT(reaching, 100);
 }
 
 }  // namespace
