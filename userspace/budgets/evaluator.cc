@@ -242,6 +242,29 @@ uint32_t Evaluator::Over(const OpState& state, const double* y) const {
   return over;
 }
 
+// Inlined in Judge: an open violation that stays as bad, the usual case
+// for an operation over budget, only records the window.
+ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Evaluator::Worse(OpState& state, uint32_t k,
+                                                          Impact impact, double value,
+                                                          Severity severity,
+                                                          const Snapshot& window,
+                                                          EventSink& sink) {
+  MetricState& m = metrics_[state.first + k];
+  if (m.open < 0) return Open(state, k, impact, value, severity, window, sink);
+  // The streak only counts towards opening; a good window resets it
+  // before the violation can resolve, so it need not be kept meanwhile.
+  if (m.good_streak != 0) m.good_streak = 0;
+  Violation& v = violations_[m.open];
+  v.actual = value;
+  v.peak = std::max(v.peak, value);
+  v.last_window = window_;
+  v.impact = impact;
+  if (severity > v.severity) {
+    v.severity = severity;
+    sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
+  }
+}
+
 uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const double* y, uint32_t judge,
                           const Snapshot& window, EventSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
@@ -266,25 +289,10 @@ uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const double* y, ui
   return forecastable;
 }
 
-void Evaluator::Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
-                      const Snapshot& window, EventSink& sink) {
+void Evaluator::Open(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
+                     const Snapshot& window, EventSink& sink) {
   const uint32_t index = state.first + k;
   MetricState& m = metrics_[index];
-  if (m.open >= 0) {
-    // The streak only counts towards opening; a good window resets it
-    // before the violation can resolve, so it need not be kept meanwhile.
-    if (m.good_streak != 0) m.good_streak = 0;
-    Violation& v = violations_[m.open];
-    v.actual = value;
-    v.peak = std::max(v.peak, value);
-    v.last_window = window_;
-    v.impact = impact;
-    if (severity > v.severity) {
-      v.severity = severity;
-      sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
-    }
-    return;
-  }
   MetricDetail& d = details_[index];
   m.good_streak = 0;
   if (m.bad_streak++ == 0) {

@@ -189,6 +189,10 @@ class Evaluator {
                  const Snapshot& window, EventSink& sink);
   void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
              const Snapshot& window, EventSink& sink);
+  // Worse for a metric with no violation open: the streak grows, and at
+  // open_after windows a violation opens.
+  void Open(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
+            const Snapshot& window, EventSink& sink);
   void Better(OpState& state, uint32_t k, double value, const Snapshot& window, EventSink& sink);
   // Reports the forecast for metric k of `state`, found due.
   void Forecast(OpState& state, uint32_t k, Impact impact, double value, const Snapshot& window,

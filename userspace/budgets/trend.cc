@@ -31,7 +31,8 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Bits(PairMask c) {
 }
 
 // Bit 0 and bit 1: whether each series of a pair is reaching its target,
-// from its sums (sy, sxy, syy) and target - y_origin (headroom).
+// from its sums (sy, sxy, syy) and target - y_origin (headroom, computed
+// where needed: one subtraction is cheaper than an array to load).
 //
 // vxx, vxy, vyy: the variances and covariance times n. With slope
 // b = vxy / vxx and the line at height h at the latest x, the crossing is
@@ -53,7 +54,6 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint8_t PairReaching(Pair sy, Pair sxy, Pair
 struct Lanes {
   const double* y;  // this window's samples
   const double* origin;
-  const double* headroom;
   const double* target;
   double* sy;
   double* sxy;
@@ -91,7 +91,6 @@ GP_AVX2 uint8_t AddQuads(const Lanes& a, const XScalars& x, int p0, int p1) {
   // Stores through `flags` could alias everything else: copies, restricted.
   const double* __restrict y = a.y;
   const double* __restrict origin = a.origin;
-  const double* __restrict headroom = a.headroom;
   const double* __restrict target = a.target;
   double* __restrict sy = a.sy;
   double* __restrict sxy = a.sxy;
@@ -123,7 +122,7 @@ GP_AVX2 uint8_t AddQuads(const Lanes& a, const XScalars& x, int p0, int p1) {
     if constexpr (kReaching) {
       const Quad vxy = n * s_xy - sx * s_y;
       const Quad vyy = n * s_yy - s_y * s_y;
-      const Quad rise = (n * LoadQuad(headroom + i) - s_y) * vxx - vxy * latest;
+      const Quad rise = (n * (LoadQuad(target + i) - yo) - s_y) * vxx - vxy * latest;
       const auto ok = (vxy > zero) & (vxy * vxy >= r2vxx * vyy) & (rise > zero) & (rise <= nw * vxy);
       bits = static_cast<uint32_t>(_mm256_movemask_pd(reinterpret_cast<__m256d>(ok)));
     }
@@ -159,7 +158,6 @@ int Trends::AddGroup(const std::vector<double>& targets) {
   const size_t pairs = target_.size();
   y_.resize(2 * pairs, 0);
   y_origin_.resize(pairs, Splat(0));
-  headroom_.resize(pairs, Splat(0));
   sy_.resize(pairs, Splat(0));
   sxy_.resize(pairs, Splat(0));
   syy_.resize(pairs, Splat(0));
@@ -313,7 +311,6 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
   if (h.first) {  // these groups start (or start again) here
     for (int p = p0; p < p1; ++p) {
       y_origin_[p] = Load(&y_[2 * p]);
-      headroom_[p] = target_[p] - y_origin_[p];
       sy_[p] = sxy_[p] = syy_[p] = Splat(0);
     }
   }
@@ -338,7 +335,6 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
     const Lanes lanes{
         .y = y_.data(),
         .origin = &y_origin_[0][0],
-        .headroom = &headroom_[0][0],
         .target = &target_[0][0],
         .sy = &sy_[0][0],
         .sxy = &sxy_[0][0],
@@ -360,7 +356,6 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
   // The SSE2 loop: every pair without AVX2, else the last of an odd run.
   const double* __restrict y = y_.data();
   const Pair* __restrict yo = y_origin_.data();
-  const Pair* __restrict head = headroom_.data();
   Pair* __restrict sums_y = sy_.data();
   Pair* __restrict sums_xy = sxy_.data();
   Pair* __restrict sums_yy = syy_.data();
@@ -390,7 +385,7 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
     sums_xy[p] = s_xy;
     sums_yy[p] = s_yy;
     sample = new_y;
-    const uint8_t bits = kReaching ? PairReaching(s_y, s_xy, s_yy, head[p], terms) : 0;
+    const uint8_t bits = kReaching ? PairReaching(s_y, s_xy, s_yy, target[p] - yo[p], terms) : 0;
     flags[p] = static_cast<uint8_t>(bits | Bits(new_y > target[p]) << kAboveShift);
     any |= bits;
   }
@@ -410,7 +405,6 @@ void Trends::RecomputePairs(const History& h, int p0, int p1) {
       s_yy += dy * dy;
     }
     y_origin_[p] = yo;
-    headroom_[p] = target_[p] - yo;
     sy_[p] = s_y;
     sxy_[p] = s_xy;
     syy_[p] = s_yy;
@@ -420,7 +414,7 @@ void Trends::RecomputePairs(const History& h, int p0, int p1) {
 void Trends::TestPairs(const History& h, int p0, int p1) {
   const XTerms terms = h.terms;
   for (int p = p0; p < p1; ++p) {
-    const uint8_t bits = PairReaching(sy_[p], sxy_[p], syy_[p], headroom_[p], terms);
+    const uint8_t bits = PairReaching(sy_[p], sxy_[p], syy_[p], target_[p] - y_origin_[p], terms);
     flags_[p] = static_cast<uint8_t>((flags_[p] & ~kReachingBits) | bits);
     any_reaching_ |= bits != 0;
   }

@@ -169,7 +169,7 @@ class Trends {
   std::vector<int> touched_;  // histories sampled this window
   // Per pair of series; a group of odd size has a zero twin for its last.
   std::vector<double> y_;  // this window's samples, two per pair
-  std::vector<Pair> target_, y_origin_, headroom_;  // headroom: target - y_origin
+  std::vector<Pair> target_, y_origin_;
   std::vector<Pair> sy_, sxy_, syy_;
   // capacity_ rows of stride_ pairs: the samples of one slot side by side,
   // so that a window's stores go to few cache lines.
