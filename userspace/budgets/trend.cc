@@ -334,12 +334,12 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
   if (avx2_ && p1 - p0 >= 2) {
     const Lanes lanes{
         .y = y_.data(),
-        .origin = &y_origin_[0][0],
-        .target = &target_[0][0],
-        .sy = &sy_[0][0],
-        .sxy = &sxy_[0][0],
-        .syy = &syy_[0][0],
-        .samples = &samples_[slot * stride_][0],
+        .origin = reinterpret_cast<const double*>(y_origin_.data()),
+        .target = reinterpret_cast<const double*>(target_.data()),
+        .sy = reinterpret_cast<double*>(sy_.data()),
+        .sxy = reinterpret_cast<double*>(sxy_.data()),
+        .syy = reinterpret_cast<double*>(syy_.data()),
+        .samples = reinterpret_cast<double*>(&samples_[slot * stride_]),
         .flags = flags_.data(),
     };
     const XScalars x{.dx = h.dx,
