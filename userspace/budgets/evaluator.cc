@@ -178,6 +178,7 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
   // by side. Then each operation is judged and its forecasts due reported.
   trends_.BeginWindow(window_x_);
   judged_.clear();
+  uint32_t unsettled = 0;  // of all judged operations: bits of any
   for (size_t i = 0; i < window.ops.size(); ++i) {
     const OpStats& op = window.ops[i];
     const size_t index = StateFor(op, i);
@@ -191,11 +192,15 @@ void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
       double own[kNumMetrics];
       ReadMetricsTo(op, state.metric_bits, own);
       over = Over(state, own);
+      unsettled |= over;
     }
+    unsettled |= state.unsettled;
     judged_.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(index), over});
   }
-  // Usually no line is heading for its budget, and no forecast is due.
+  // Usually no line is heading for its budget and every metric is within
+  // it with nothing open: then there is nothing to judge or report.
   const bool reaching = trends_.EndWindow(horizon_s_, kMinPredictionRSquared);
+  if (!reaching && !trends_.any_above() && unsettled == 0) judged_.clear();
   for (const Judged& j : judged_) {
     OpState& state = ops_[j.state];
     const OpStats& op = window.ops[j.position];

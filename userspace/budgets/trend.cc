@@ -82,7 +82,7 @@ GP_AVX2 inline Quad Splat4(double v) { return Quad{v, v, v, v}; }
 // (an even number of them). Each lane does what the SSE2 loop and
 // PairReaching do, operation for operation, so the sums and answers are
 // the same bit for bit (AVX2 brings no fused multiply-add). Returns the
-// reaching bits of all pairs, or-ed.
+// flags of all pairs, or-ed.
 template <bool kFull, bool kReaching>
 GP_AVX2 uint8_t AddQuads(const Lanes& a, const XScalars& x, int p0, int p1) {
   const Quad zero = Splat4(0), dx = Splat4(x.dx), ox = Splat4(x.ox), n = Splat4(x.n),
@@ -128,9 +128,11 @@ GP_AVX2 uint8_t AddQuads(const Lanes& a, const XScalars& x, int p0, int p1) {
     }
     const uint32_t above = static_cast<uint32_t>(
         _mm256_movemask_pd(reinterpret_cast<__m256d>(new_y > LoadQuad(target + i))));
-    flags[p] = static_cast<uint8_t>((bits & 3) | (above & 3) << 2);
-    flags[p + 1] = static_cast<uint8_t>((bits >> 2) | (above >> 2) << 2);
-    any |= bits;
+    const uint8_t lo = static_cast<uint8_t>((bits & 3) | (above & 3) << 2);
+    const uint8_t hi = static_cast<uint8_t>((bits >> 2) | (above >> 2) << 2);
+    flags[p] = lo;
+    flags[p + 1] = hi;
+    any |= lo | hi;
   }
   return static_cast<uint8_t>(any);
 }
@@ -256,6 +258,7 @@ bool Trends::EndWindow(double within, double min_r_squared) {
   }
   touched_.clear();
   fresh_ = -1;
+  last_above_ = std::exchange(any_above_, false);
   return std::exchange(any_reaching_, false);
 }
 
@@ -387,9 +390,10 @@ void Trends::AddPairs(const History& h, int p0, int p1) {
     sample = new_y;
     const uint8_t bits = kReaching ? PairReaching(s_y, s_xy, s_yy, target[p] - yo[p], terms) : 0;
     flags[p] = static_cast<uint8_t>(bits | Bits(new_y > target[p]) << kAboveShift);
-    any |= bits;
+    any |= flags[p];
   }
-  any_reaching_ |= any != 0;
+  any_reaching_ |= (any & kReachingBits) != 0;
+  any_above_ |= (any >> kAboveShift) != 0;
 }
 
 void Trends::RecomputePairs(const History& h, int p0, int p1) {

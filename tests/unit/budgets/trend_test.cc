@@ -258,6 +258,7 @@ TEST_P(TrendsRandomTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
       }
     }
     t.EndWindow(kWithin, kMinR2);
+    bool any_above = false;
     for (size_t g = 0; g < models.size(); ++g) {
       const Model& m = models[g];
       const int id = static_cast<int>(g);
@@ -290,9 +291,11 @@ TEST_P(TrendsRandomTest, MatchesDirectFitsWhateverTheWindowsEachGroupHad) {
       }
       EXPECT_EQ(t.Above(id), above) << "window " << w << " group " << g;
       aboves += std::popcount(above);
+      any_above |= above != 0;
       checked += std::popcount(known);
       reaching += std::popcount(expected);
     }
+    EXPECT_EQ(t.any_above(), any_above) << "window " << w;
   }
   EXPECT_GT(checked, 10000);
   EXPECT_GT(reaching, 100);  // both answers are exercised
@@ -338,6 +341,7 @@ TEST(TrendsTest, AvxAndSse2Agree) {
       }
     }
     EXPECT_EQ(wide.EndWindow(3600, 0.8), narrow.EndWindow(3600, 0.8));
+    EXPECT_EQ(wide.any_above(), narrow.any_above());
     for (int g = 0; g < 40; ++g) {
       ASSERT_EQ(wide.Reaching(g), narrow.Reaching(g)) << "window " << w << " group " << g;
       ASSERT_EQ(wide.Above(g), narrow.Above(g)) << "window " << w << " group " << g;
