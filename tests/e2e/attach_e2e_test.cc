@@ -246,6 +246,42 @@ TEST_F(AttachE2eTest, LiveBytesPerCategoryMatchTheProgramsOwnAccountingExactly) 
   EXPECT_NE(frames.find("gridkit::Grid::render"), std::string::npos) << frames;
 }
 
+// Memory categories follow the op ids of every preset: with a second preset
+// on the demo's own leaking function (op id 6, category 7), each leaked
+// block is charged to it, the innermost operation running, not to render
+// around it.
+TEST_F(AttachE2eTest, AllocationsAreChargedToTheOperationsOfASecondPreset) {
+  const std::string demo_preset = TempPath("demo-preset.yaml");
+  std::ofstream(demo_preset) << "name: gridkit-demo\nlibrary: {match: gridkit-demo}\n"
+                                "operations:\n"
+                                "  - {name: leak, symbols: \"gridkit_demo::FaultMemory::Leak\"}\n";
+  auto [report, truth] = ProfileDemo({"--duration", "6", "--leak", "render=4096"},
+                                     {"--memory", "ops", "--preset", demo_preset});
+  ASSERT_EQ(report["operations"].size(), 7u) << report["operations"].dump(1);
+  const nlohmann::json& leak = report["operations"][6];
+  EXPECT_EQ(leak["name"], "leak");
+  EXPECT_EQ(leak["preset"], "gridkit-demo");
+  EXPECT_EQ(leak["module"], kDemo);
+  const nlohmann::json* render = FindOp(report, "render");
+  ASSERT_NE(render, nullptr);
+  EXPECT_EQ((*render)["preset"], "gridkit");
+  EXPECT_EQ(std::filesystem::path((*render)["module"].get<std::string>()).filename(),
+            "libgridkit.so.1");
+
+  const nlohmann::json& t = truth["memory"]["render"];
+  const uint64_t leaked_allocs = t["leaked_allocs"].get<uint64_t>();
+  EXPECT_GT(leaked_allocs, 10u);
+  // One Leak call per leaked block.
+  EXPECT_EQ(leak["calls"].get<uint64_t>(), leaked_allocs);
+  const nlohmann::json* leak_category = FindCategory(report, "leak");
+  ASSERT_NE(leak_category, nullptr) << report["memory"]["categories"].dump(1);
+  EXPECT_EQ((*leak_category)["live_bytes"].get<uint64_t>(), t["leaked_bytes"].get<uint64_t>());
+  EXPECT_EQ((*leak_category)["live_allocs"].get<uint64_t>(), leaked_allocs);
+  const nlohmann::json* render_category = FindCategory(report, "render");
+  ASSERT_NE(render_category, nullptr);
+  EXPECT_EQ((*render_category)["live_bytes"].get<uint64_t>(), 0u) << render_category->dump();
+}
+
 TEST_F(AttachE2eTest, SteadyLeakIsFlaggedWithinAMinuteAtItsTrueRate) {
   auto [report, truth] =
       ProfileDemo({"--duration", "75", "--leak", "render=4096"}, {"--memory", "ops"});
