@@ -1,5 +1,8 @@
 #include "userspace/settings.h"
 
+#include <optional>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "base/status.h"
