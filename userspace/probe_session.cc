@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -379,11 +380,31 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
                             first_op + module.ops.size(), kMaxOperations)),
                         ExitCode::kBadInput);
   }
+  // The file as the kernel knows it: one function of one file is one entry
+  // site, whichever path or process names it.
+  struct stat file;
+  if (stat(module.open_path.c_str(), &file) != 0) {
+    return ErrnoError(errno, absl::StrCat("read ", module.open_path), ExitCode::kNotFound);
+  }
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> entries;
   std::vector<Site> sites;
   size_t fast = 0;
   for (size_t i = 0; i < module.ops.size(); ++i) {
     const uint64_t op = first_op + i;
     for (const symbols::ResolvedSymbol& sym : module.ops[i].symbols) {
+      auto key = std::make_tuple(static_cast<uint64_t>(file.st_dev),
+                                 static_cast<uint64_t>(file.st_ino), sym.entry.file_offset);
+      auto owner = entries_.find(key);
+      if (owner != entries_.end() && owner->second.first_op != first_op) {
+        return WithExitCode(
+            absl::InvalidArgumentError(absl::StrCat(
+                sym.demangled, " in ", module.path, " is in operation '", module.ops[i].name,
+                "' and in operation '", owner->second.operation,
+                "' of another library preset; a function is timed for one operation per run: "
+                "remove it from one of the presets")),
+            ExitCode::kBadInput);
+      }
+      entries.push_back(key);
       auto site = [&](bpf_program* prog, const symbols::ResolvedSite& at, bool retprobe) {
         std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
                                             at.vaddr - sym.vaddr, at.insn, module.path);
@@ -411,6 +432,12 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
   }
   attached.fast_symbols += fast;
   attached.skipped_sites += skipped_sites_;
+  for (size_t i = 0, k = 0; i < module.ops.size(); ++i) {
+    for (size_t s = 0; s < module.ops[i].symbols.size(); ++s, ++k) {
+      entries_.emplace(entries[k], EntryOwner{first_op, module.ops[i].name});
+      attached.entries.push_back(entries[k]);
+    }
+  }
   nr_ops_ = std::max(nr_ops_, first_op + module.ops.size());
   return absl::OkStatus();
 }
@@ -419,6 +446,7 @@ void ProbeSession::DetachOperations(uint32_t first_op) {
   auto it = op_modules_.find(first_op);
   if (it == op_modules_.end()) return;
   Release(&it->second.links);
+  for (const auto& key : it->second.entries) entries_.erase(key);
   op_modules_.erase(it);
 }
 
@@ -530,6 +558,7 @@ void ProbeSession::Detach() {
   Release(&alloc_links_);
   for (auto& [first_op, m] : op_modules_) Release(&m.links);
   op_modules_.clear();
+  entries_.clear();
 }
 
 }  // namespace gridprobe

@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -71,6 +72,9 @@ class ProbeSession {
   // May be called again for the same op ids in another module (attach --all:
   // another copy of the library) or in one mapped anew after
   // DetachOperations(first_op); the histograms go on counting.
+  // A function already timed for an operation attached with another first_op
+  // (two presets naming one function of one file) is refused, kBadInput: the
+  // second entry probe would make the first one's frame look unwound.
   // REQUIRES: first_op + module.ops.size() <= kMaxOperations; op ids of
   // different modules do not overlap unless they are copies of one library.
   absl::Status Attach(int pid, const symbols::ResolvedModule& module, uint32_t first_op = 0);
@@ -174,12 +178,20 @@ class ProbeSession {
     Links links;
     size_t fast_symbols = 0;
     size_t skipped_sites = 0;
+    std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> entries;  // keys of entries_
+  };
+  // Who times the function entered at a file offset: its operation's name
+  // and first op id, by (device, inode, offset).
+  struct EntryOwner {
+    uint32_t first_op;
+    std::string operation;
   };
 
   latency_bpf* skel_ = nullptr;
   memory_bpf* mem_ = nullptr;
   bool multi_ = false;
   std::map<uint32_t, OpModule> op_modules_;  // by first op id
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, EntryOwner> entries_;
   Links alloc_links_;
   size_t nr_ops_ = 0;
   size_t skipped_sites_ = 0;  // counted by AttachSingle, moved to the OpModule

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/status.h"
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
@@ -221,6 +222,16 @@ TEST_F(LatencyBpfTest, DetachingOneModuleLeavesTheOthersProbes) {
   EXPECT_GT(target_probes, 0u);
   EXPECT_GT(s.operation_probes(libc_first), 0u);
   EXPECT_EQ(s.operation_probes(), target_probes + s.operation_probes(libc_first));
+  // The same functions again for other op ids (a second preset naming them)
+  // would turn each call of the first into an unwound frame: refused.
+  absl::Status twice = s.Attach(child.pid(), *target_module, 20);
+  EXPECT_EQ(ExitCodeOf(twice), ExitCode::kBadInput) << twice;
+  EXPECT_NE(twice.message().find(" is in operation 'leaf' and in operation 'leaf' of another "
+                                 "library preset; a function is timed for one operation per "
+                                 "run: remove it from one of the presets"),
+            std::string::npos)
+      << twice;
+  EXPECT_EQ(s.operation_probes(20), 0u);
 
   s.DetachOperations(libc_first);
   EXPECT_EQ(s.operation_probes(libc_first), 0u);

@@ -863,6 +863,21 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   EXPECT_NE(err.find("no function matches 'gridkit::Grid::sortt'"), std::string::npos) << err;
   EXPECT_NE(err.find("similar: gridkit::Grid::sort("), std::string::npos) << err;
 
+  // Two presets naming one function.
+  const std::string again = TempPath("again-preset.yaml");
+  std::ofstream(again) << "name: again\nlibrary: {match: \"libgridkit.so*\"}\n"
+                          "operations:\n  - {name: sorting, symbols: \"gridkit::Grid::sort\"}\n";
+  std::tie(rc, err) =
+      RunGridprobe({"attach", std::to_string(demo.pid()), "--preset", "gridkit", "--preset", again});
+  EXPECT_EQ(rc, 8) << err;
+  EXPECT_EQ(err.rfind("gridprobe: gridkit::Grid::sort(", 0), 0u) << err;
+  EXPECT_NE(err.find(" is in operation 'sorting' and in operation 'sort' of another library "
+                     "preset; a function is timed for one operation per run: remove it from one "
+                     "of the presets\n"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+
   // Not root.
   std::tie(rc, err) = RunGridprobe({"attach", std::to_string(demo.pid())},
                                    {"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
