@@ -31,7 +31,6 @@
 #include "userspace/budgets/evaluator.h"
 #include "userspace/budgets/preset.h"
 #include "userspace/calibration.h"
-#include "userspace/config/config.h"
 #include "userspace/launcher.h"
 #include "userspace/library_watch.h"
 #include "userspace/probe_session.h"
