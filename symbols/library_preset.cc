@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
+#include <map>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -160,6 +161,46 @@ absl::StatusOr<LibraryPreset> LoadLibraryPreset(const std::string& name_or_path,
                                        absl::StrJoin(candidates, ", "),
                                        "); run 'gridprobe presets list'")),
       ExitCode::kBadInput);
+}
+
+absl::Status CheckPresetsTogether(const std::vector<LibraryPreset>& presets, size_t max_ops) {
+  std::map<std::string, const LibraryPreset*> sources;
+  std::map<std::string, const LibraryPreset*> owners;  // operation name -> its preset
+  size_t total = 0;
+  for (const LibraryPreset& preset : presets) {
+    if (auto [it, added] = sources.emplace(preset.source, &preset); !added) {
+      return WithExitCode(
+          absl::InvalidArgumentError(absl::StrCat("library preset '", preset.name, "' (",
+                                                  preset.source, ") is given twice")),
+          ExitCode::kBadInput);
+    }
+    for (const OperationSpec& op : preset.operations) {
+      auto [it, added] = owners.emplace(op.name, &preset);
+      if (!added) {
+        return WithExitCode(
+            absl::InvalidArgumentError(absl::StrCat(
+                "operation '", op.name, "' is in both library presets '", it->second->name,
+                "' (", it->second->source, ") and '", preset.name, "' (", preset.source,
+                "); the report, budgets and alerts name operations, so the presets of one run "
+                "must not share a name: rename it in a copy of one preset and give that file")),
+            ExitCode::kBadInput);
+      }
+    }
+    total += preset.operations.size();
+  }
+  if (total > max_ops) {
+    std::vector<std::string> counts;
+    for (const LibraryPreset& preset : presets) {
+      counts.push_back(absl::StrCat(preset.name, " ", preset.operations.size()));
+    }
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat(
+            "the library presets name ", total, " operations (", absl::StrJoin(counts, ", "),
+            "); gridprobe times at most ", max_ops,
+            " per run: profile fewer presets at once, or fewer operations in a copy of one")),
+        ExitCode::kBadInput);
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace gridprobe::symbols

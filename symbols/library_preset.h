@@ -40,6 +40,12 @@ absl::StatusOr<LibraryPreset> ParseLibraryPreset(absl::string_view text,
 absl::StatusOr<LibraryPreset> LoadLibraryPreset(const std::string& name_or_path,
                                                 const std::vector<std::string>& search_dirs);
 
+// Checks that `presets` can be profiled in one run, where their operations
+// get op ids in order (preset 0's first) and the report, budgets and alerts
+// name operations: no preset given twice, no operation name in two presets,
+// at most `max_ops` operations in all. Errors are one line, kBadInput.
+absl::Status CheckPresetsTogether(const std::vector<LibraryPreset>& presets, size_t max_ops);
+
 }  // namespace gridprobe::symbols
 
 #endif  // GRIDPROBE_SYMBOLS_LIBRARY_PRESET_H_

@@ -14,8 +14,14 @@
 namespace gridprobe {
 
 LibraryWatch::LibraryWatch(ProbeSession* session, int pid, symbols::LibraryPreset preset,
+                           uint32_t first_op, std::vector<OpIdentity>* ids,
                            LibraryWatchOptions options)
-    : session_(session), pid_(pid), preset_(std::move(preset)), options_(std::move(options)) {}
+    : session_(session),
+      pid_(pid),
+      preset_(std::move(preset)),
+      first_op_(first_op),
+      ids_(ids),
+      options_(std::move(options)) {}
 
 std::string LibraryWatch::module_name() const {
   return module_ ? module_->path : absl::StrJoin(preset_.match, " or ");
@@ -33,8 +39,8 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
   if (attached_ && (found == nullptr || found->inode != inode_)) {
     // Unloaded, or another file under the name: the probes sit on the old
     // file's offsets and come off.
-    const size_t probes = session_->operation_probes();
-    session_->DetachOperations();
+    const size_t probes = session_->operation_probes(first_op_);
+    session_->DetachOperations(first_op_);
     events_.push_back({now, false, module_->path, probes});
     std::fprintf(stderr, "gridprobe: %s was unloaded; its %zu probes are removed\n",
                  module_->path.c_str(), probes);
@@ -48,8 +54,11 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
   GP_RETURN_IF_ERROR(symbols::ChooseReturnModes(&module, options_.return_request,
                                                 options_.i_know_it_can_crash));
   const absl::Time start = absl::Now();
-  GP_RETURN_IF_ERROR(session_->Attach(pid_, module));
-  const size_t probes = session_->operation_probes();
+  GP_RETURN_IF_ERROR(session_->Attach(pid_, module, first_op_));
+  const size_t probes = session_->operation_probes(first_op_);
+  for (size_t i = 0; i < module.ops.size() && first_op_ + i < ids_->size(); ++i) {
+    (*ids_)[first_op_ + i].module = module.path;
+  }
   if (!first) {
     // The first attach is announced by the caller with the rest of the
     // session's settings.
@@ -64,9 +73,6 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
 }
 
 void LibraryWatch::AddToReport(const Snapshot& whole_run, nlohmann::json* report) {
-  // A library mapped from the start and never unloaded is the ordinary
-  // case, with nothing to add.
-  if (events_.size() == 1 && events_[0].mapped && events_[0].time == first_poll_) return;
   nlohmann::json events = nlohmann::json::array();
   for (const LibraryEvent& e : events_) {
     events.push_back({{"at_s", absl::ToDoubleSeconds(e.time - whole_run.start)},
@@ -74,6 +80,18 @@ void LibraryWatch::AddToReport(const Snapshot& whole_run, nlohmann::json* report
                       {"path", e.path},
                       {"probes", e.probes}});
   }
+  nlohmann::json& libraries = (*report)["libraries"];
+  if (!libraries.is_array()) libraries = nlohmann::json::array();
+  libraries.push_back({{"preset", preset_.name},
+                       {"match", preset_.match},
+                       {"module", module_ ? nlohmann::json(module_->path) : nlohmann::json()},
+                       {"events", events}});
+  // "library" is the key of runs with one preset (reports before several
+  // presets per run existed): only its own operations are in the run.
+  if (ids_->size() != preset_.operations.size()) return;
+  // A library mapped from the start and never unloaded is the ordinary
+  // case, with nothing to add there.
+  if (events_.size() == 1 && events_[0].mapped && events_[0].time == first_poll_) return;
   (*report)["library"] = {{"match", preset_.match}, {"events", std::move(events)}};
 }
 

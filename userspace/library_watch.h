@@ -1,6 +1,7 @@
-// Keeps the operation probes on the preset's library while the process maps
+// Keeps the operation probes on a preset's library while the process maps
 // it: attaches when the library appears (a dlopen after attach, or a load
-// again after an unload) and detaches when it goes.
+// again after an unload) and detaches when it goes. A run with several
+// library presets has one LibraryWatch per preset, each on its own.
 #ifndef GRIDPROBE_USERSPACE_LIBRARY_WATCH_H_
 #define GRIDPROBE_USERSPACE_LIBRARY_WATCH_H_
 
@@ -42,8 +43,12 @@ struct LibraryEvent {
 
 class LibraryWatch : public WindowObserver {
  public:
-  LibraryWatch(ProbeSession* session, int pid, symbols::LibraryPreset preset,
-               LibraryWatchOptions options);
+  // The preset's operations are op ids first_op.. and (*ids)[first_op..],
+  // whose module the watch sets to the file it attaches to.
+  // REQUIRES: `ids` outlives the watch and holds the run's operations, this
+  // preset's among them.
+  LibraryWatch(ProbeSession* session, int pid, symbols::LibraryPreset preset, uint32_t first_op,
+               std::vector<OpIdentity>* ids, LibraryWatchOptions options);
 
   // Reads the process's mappings and brings the probes in line with them:
   // attaches to a library that appeared (or was replaced by another file),
@@ -55,18 +60,23 @@ class LibraryWatch : public WindowObserver {
   // The module attached now, or last attached; nullopt before the first.
   const std::optional<symbols::ResolvedModule>& module() const { return module_; }
   const std::vector<LibraryEvent>& events() const { return events_; }
-  // What the report names as the operations' module before one is mapped.
+  const symbols::LibraryPreset& preset() const { return preset_; }
+  // The file attached now or last, or the preset's library globs before one
+  // is mapped (what the report names as the operations' module then).
   std::string module_name() const;
 
   void OnWindow(const Snapshot&) override {}
-  // Adds "library": {"match", "path", "events": [...]} when the library
-  // came or went while profiling.
+  // Adds the preset's entry to "libraries": {"preset", "match", "module",
+  // "events"}; and, in a run of this one preset, "library": {"match",
+  // "events"} when the library came or went while profiling.
   void AddToReport(const Snapshot& whole_run, nlohmann::json* report) override;
 
  private:
   ProbeSession* session_;
   int pid_;
   symbols::LibraryPreset preset_;
+  uint32_t first_op_;
+  std::vector<OpIdentity>* ids_;
   LibraryWatchOptions options_;
   // The module last attached, whether its probes are on now, and its file.
   std::optional<symbols::ResolvedModule> module_;

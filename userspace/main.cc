@@ -31,10 +31,10 @@
 #include "userspace/budgets/evaluator.h"
 #include "userspace/budgets/preset.h"
 #include "userspace/calibration.h"
-#include "userspace/config/config.h"
 #include "userspace/launcher.h"
 #include "userspace/library_watch.h"
 #include "userspace/probe_session.h"
+#include "userspace/settings.h"
 
 namespace gridprobe {
 namespace {
@@ -47,19 +47,6 @@ absl::StatusOr<int> ParsePid(const std::string& text) {
         ExitCode::kUsage);
   }
   return pid;
-}
-
-absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& flag, const std::string& text,
-                                                 bool allow_zero) {
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
-      (!allow_zero && d == absl::ZeroDuration())) {
-    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                            "--", flag, " '", text, "' is not a ",
-                            allow_zero ? "" : "positive ", "duration (examples: 500ms, 1s, 2m)")),
-                        ExitCode::kUsage);
-  }
-  return d;
 }
 
 absl::Status CheckProcessExists(int pid) {
@@ -84,12 +71,13 @@ absl::StatusOr<symbols::EntryPolicy> OperationPolicy(Calibration* calibration) {
   return policy;
 }
 
+// One preset's operations as the report names them.
 std::vector<OpIdentity> Identities(const symbols::LibraryPreset& preset,
                                    const std::string& module) {
   std::vector<OpIdentity> ids;
   for (const symbols::OperationSpec& op : preset.operations) {
     ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module,
-                   ParseImpact(op.impact).value_or(Impact::kUserVisible)});
+                   ParseImpact(op.impact).value_or(Impact::kUserVisible), preset.name});
   }
   return ids;
 }
@@ -110,191 +98,11 @@ class BudgetObserver : public WindowObserver {
   budgets::ConsoleEventSink sink_;
 };
 
-// The flags `attach` and `run` share. Each overrides the configuration file
-// only when given.
-struct ProfileFlags {
-  std::string config;
-  std::string preset;
-  std::string interval;
-  std::string duration;
-  std::string report_json;
-  uint32_t max_threads = 4096;
-  std::string memory;
-  std::string budgets;
-  uint32_t max_allocs = 262144;
-  bool no_alloc_stacks = false;
-  bool quiet = false;
-  bool verbose = false;
-  std::string return_mode = "auto";
-  bool i_know_it_can_crash = false;
-  std::string debug_dir;
-  std::string links = "auto";
-  bool wait_library = false;
-  bool all = false;               // attach only
-  uint32_t max_processes = 64;    // attach --all
-  const CLI::App* command = nullptr;
-
-  bool Given(const char* flag) const { return command != nullptr && command->count(flag) > 0; }
-};
-
-absl::StatusOr<symbols::ReturnRequest> ParseReturnModeFlag(const std::string& text) {
-  std::optional<symbols::ReturnRequest> r = symbols::ParseReturnRequest(text);
-  if (!r) {
-    return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                            "--return-mode '", text, "' is not one of auto, safe, fast")),
-                        ExitCode::kUsage);
-  }
-  return *r;
-}
-
-void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
-  f->command = cmd;
-  cmd->add_option("--config", f->config,
-                  "Read settings from this YAML file (docs/configuration.md); flags override it");
-  cmd->add_option("--preset", f->preset, "Library preset name or file (default: gridkit)");
-  cmd->add_option("--interval", f->interval,
-                  "Window length: the table refreshes and budgets are judged every window "
-                  "(default: 1s, or 10s with --budgets)");
-  cmd->add_option("--duration", f->duration,
-                  "Stop after this long (default 0: at Ctrl-C or when the target exits)");
-  cmd->add_option("--report-json", f->report_json, "Write the final report here");
-  cmd->add_option("--max-threads", f->max_threads, "Target threads tracked at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1u, 1u << 20));
-  cmd->add_option("--budgets", f->budgets,
-                  "Judge every window against this budget preset (name or file)");
-  cmd->add_option("--memory", f->memory,
-                  "Allocation tracking: off (default), ops (while an operation runs) or full");
-  cmd->add_option("--max-allocs", f->max_allocs, "Live allocations tracked at once")
-      ->capture_default_str()
-      ->check(CLI::Range(1024u, 1u << 26));
-  cmd->add_flag("--no-alloc-stacks", f->no_alloc_stacks,
-                "Record only the calling address of allocations, not the whole stack");
-  cmd->add_option("--return-mode", f->return_mode,
-                  "How returns are timed: auto (per function, from the binary), safe "
-                  "(probes on return instructions) or fast (uretprobe)")
-      ->capture_default_str();
-  cmd->add_flag("--i-know-it-can-crash", f->i_know_it_can_crash,
-                "Allow a forced fast return where an exception or longjmp can kill the target");
-  cmd->add_option("--debug-dir", f->debug_dir,
-                  "Look for separate debug files of stripped binaries here first "
-                  "(by build-id and debuglink), then in /usr/lib/debug");
-  cmd->add_flag("--wait-library", f->wait_library,
-                "If the process does not map the preset's library yet, wait until it loads it "
-                "(dlopen) instead of failing");
-  cmd->add_option("--links", f->links,
-                  "How probes are made: auto, multi (uprobe_multi links, Linux 6.6+: fast "
-                  "attach and detach) or single (one perf-event uprobe per site)")
-      ->capture_default_str();
-  cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
-  cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
-}
-
-absl::StatusOr<LinkMode> ParseLinksFlag(const std::string& text) {
-  if (text == "auto") return LinkMode::kAuto;
-  if (text == "multi") return LinkMode::kMulti;
-  if (text == "single") return LinkMode::kSingle;
-  return WithExitCode(absl::InvalidArgumentError(
-                          absl::StrCat("--links '", text, "' is not one of auto, multi, single")),
-                      ExitCode::kUsage);
-}
-
-// What one profile run does: the defaults, then the configuration file,
-// then the flags given (docs/configuration.md, "Precedence").
-struct Settings {
-  std::string preset;
-  std::string budgets;
-  MemoryMode memory = MemoryMode::kOff;
-  AgentOptions agent;
-  budgets::EvaluatorOptions budget_options;
-  ProbeSessionOptions session;
-  symbols::ReturnRequest return_request;
-  bool i_know_it_can_crash = false;
-  bool wait_library = false;
-  // Where separate debug files of stripped binaries are looked for.
-  std::vector<std::string> debug_dirs = symbols::DefaultDebugDirs();
-};
-
-MemoryMode FromConfig(config::MemoryMode mode) {
-  switch (mode) {
-    case config::MemoryMode::kOff: return MemoryMode::kOff;
-    case config::MemoryMode::kOps: return MemoryMode::kOps;
-    case config::MemoryMode::kFull: return MemoryMode::kFull;
-  }
-  return MemoryMode::kOff;
-}
-
-absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
-  config::Config file;
-  if (!f.config.empty()) {
-    GP_ASSIGN_OR_RETURN(file, config::LoadConfig(f.config));
-  }
-  Settings s;
-  if (!f.debug_dir.empty()) {
-    s.debug_dirs.insert(s.debug_dirs.begin(), f.debug_dir);
-  } else if (!file.debug_dir.empty()) {
-    s.debug_dirs.insert(s.debug_dirs.begin(), file.debug_dir);
-  }
-  if (f.Given("--preset")) {
-    s.preset = f.preset;
-  } else if (file.presets.size() == 1) {
-    s.preset = file.presets[0];
-  } else {
-    return WithExitCode(
-        absl::InvalidArgumentError(absl::StrCat(
-            f.config, ": 'presets' names ", file.presets.size(), " library presets (",
-            absl::StrJoin(file.presets, ", "),
-            "); gridprobe profiles one library per run so far: keep one, or give --preset")),
-        ExitCode::kBadInput);
-  }
-  s.budgets = f.Given("--budgets") ? f.budgets : file.budgets;
-  s.budget_options = file.budget_options;
-
-  s.memory = FromConfig(file.memory);
-  if (f.Given("--memory")) {
-    if (f.memory == "off") {
-      s.memory = MemoryMode::kOff;
-    } else if (f.memory == "ops") {
-      s.memory = MemoryMode::kOps;
-    } else if (f.memory == "full") {
-      s.memory = MemoryMode::kFull;
-    } else {
-      return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                              "--memory '", f.memory, "' is not one of off, ops, full")),
-                          ExitCode::kUsage);
-    }
-  }
-
-  if (f.Given("--interval")) {
-    GP_ASSIGN_OR_RETURN(s.agent.interval, ParseDurationFlag("interval", f.interval, false));
-  } else {
-    s.agent.interval = file.interval.value_or(config::DefaultInterval(!s.budgets.empty()));
-  }
-  s.agent.duration = file.duration;
-  if (f.Given("--duration")) {
-    GP_ASSIGN_OR_RETURN(s.agent.duration, ParseDurationFlag("duration", f.duration, true));
-  }
-  s.agent.report_json = f.Given("--report-json") ? f.report_json : file.report_json;
-  s.agent.live = !f.quiet;
-
-  s.session.memory = s.memory;
-  s.session.max_threads =
-      f.Given("--max-threads") ? f.max_threads : static_cast<uint32_t>(file.max_threads);
-  s.session.verbose = f.verbose;
-  s.session.max_allocs = f.max_allocs;
-  s.session.alloc_stacks = !f.no_alloc_stacks;
-  GP_ASSIGN_OR_RETURN(s.session.links, ParseLinksFlag(f.links));
-  GP_ASSIGN_OR_RETURN(s.return_request, ParseReturnModeFlag(f.return_mode));
-  s.i_know_it_can_crash = f.i_know_it_can_crash;
-  s.wait_library = f.wait_library;
-  return s;
-}
-
-// What a profile run reads before its first probe: the library preset, the
+// What a profile run reads before its first probe: the library presets, the
 // budgets (judged by an observer, when given) and how probe sites are
 // chosen and explained.
 struct ProfileInputs {
-  symbols::LibraryPreset preset;
+  std::vector<symbols::LibraryPreset> presets;
   std::unique_ptr<BudgetObserver> budget_observer;
   Calibration calibration;
   LibraryWatchOptions watch;
@@ -302,8 +110,7 @@ struct ProfileInputs {
 
 absl::StatusOr<ProfileInputs> LoadProfileInputs(const Settings& settings) {
   ProfileInputs in;
-  GP_ASSIGN_OR_RETURN(in.preset,
-                      symbols::LoadLibraryPreset(settings.preset, budgets::PresetSearchPath()));
+  GP_ASSIGN_OR_RETURN(in.presets, LoadLibraryPresets(settings, budgets::PresetSearchPath()));
   if (!settings.budgets.empty()) {
     GP_ASSIGN_OR_RETURN(budgets::BudgetSet set,
                         budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
@@ -319,19 +126,30 @@ absl::StatusOr<ProfileInputs> LoadProfileInputs(const Settings& settings) {
 // Attaches to `pid` as `settings` say, calls `attached` once every probe is
 // in, and profiles until the duration ends, a signal arrives or the target
 // exits. `session` comes first (ProbeSession::Create): privileges and
-// kernel features decide whether anything else is worth explaining.
+// kernel features decide whether anything else is worth explaining. Each
+// library preset has a LibraryWatch of its own: its library is attached,
+// waited for (--wait-library) and detached independently of the others'.
 absl::StatusOr<StopReason> Profile(int pid, Settings settings,
                                    std::unique_ptr<ProbeSession> session,
                                    const std::function<absl::Status()>& attached) {
   AgentOptions& options = settings.agent;
   GP_ASSIGN_OR_RETURN(ProfileInputs in, LoadProfileInputs(settings));
-  const symbols::LibraryPreset& preset = in.preset;
   const Calibration& calibration = in.calibration;
   BudgetObserver* budget_observer = in.budget_observer.get();
   std::vector<WindowObserver*> observers;
   if (budget_observer != nullptr) observers.push_back(budget_observer);
   TargetInfo target = ReadTargetInfo(pid);
-  LibraryWatch watch(session.get(), pid, preset, in.watch);
+  // Preset i's operations follow those of the presets before it, in op ids
+  // and in the report; each watch names its module in `ids` once attached.
+  std::vector<OpIdentity> ids;
+  std::vector<std::unique_ptr<LibraryWatch>> watches;
+  for (const symbols::LibraryPreset& preset : in.presets) {
+    auto watch = std::make_unique<LibraryWatch>(
+        session.get(), pid, preset, static_cast<uint32_t>(ids.size()), &ids, in.watch);
+    for (OpIdentity& id : Identities(preset, watch->module_name())) ids.push_back(std::move(id));
+    watches.push_back(std::move(watch));
+  }
+  session->SetOperationCount(ids.size());
   // Everything that reads files comes before the first probe, so that the
   // measured window starts at attach.
   std::unique_ptr<memory::MemoryAnalyzer> analyzer;
@@ -339,8 +157,9 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
   std::optional<symbols::AllocatorModule> allocator;
   if (settings.memory != MemoryMode::kOff) {
     GP_ASSIGN_OR_RETURN(allocator, symbols::ResolveAllocator(pid, calibration.emulated));
+    // Category op id + 1 (bpf/gridprobe.h), across all presets.
     std::vector<std::string> names;
-    for (const symbols::OperationSpec& op : preset.operations) names.push_back(op.name);
+    for (const OpIdentity& id : ids) names.push_back(id.name);
     memory::MemoryAnalyzerOptions mo;
     mo.mode = MemoryModeName(settings.memory);
     mo.allocator = allocator->family;
@@ -352,36 +171,51 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
     options.symbolizer = symbolizer.get();
   }
   options.start = absl::Now();
-  GP_ASSIGN_OR_RETURN(bool mapped, watch.Poll(options.start));
-  if (!mapped && !settings.wait_library) return symbols::LibraryNotMappedError(preset, pid);
+  std::vector<const LibraryWatch*> mapped, waiting;
+  for (const std::unique_ptr<LibraryWatch>& watch : watches) {
+    GP_ASSIGN_OR_RETURN(bool is_mapped, watch->Poll(options.start));
+    if (!is_mapped && !settings.wait_library) {
+      return symbols::LibraryNotMappedError(watch->preset(), pid);
+    }
+    (is_mapped ? mapped : waiting).push_back(watch.get());
+  }
   if (allocator) {
     GP_RETURN_IF_ERROR(session->AttachAllocator(pid, *allocator));
     std::fprintf(stderr, "gridprobe: tracking allocations (%s) through %s in %s; %s\n",
                  MemoryModeName(settings.memory), allocator->family.c_str(),
                  allocator->path.c_str(), symbols::DescribeCxxOperators(*allocator).c_str());
   }
-  const absl::Duration attach_time = absl::Now() - options.start;
-  if (mapped) {
-    const symbols::ResolvedModule& module = *watch.module();
-    if (!module.debug_file.empty()) {
-      std::fprintf(stderr, "gridprobe: symbols of %s from its debug file %s\n",
-                   module.path.c_str(), module.debug_file.c_str());
+  const absl::Time attach_time = absl::Now();
+  if (!mapped.empty()) {
+    size_t symbols_total = 0, ops_total = 0;
+    std::vector<std::string> modules;
+    for (const LibraryWatch* watch : mapped) {
+      const symbols::ResolvedModule& module = *watch->module();
+      if (!module.debug_file.empty()) {
+        std::fprintf(stderr, "gridprobe: symbols of %s from its debug file %s\n",
+                     module.path.c_str(), module.debug_file.c_str());
+      }
+      for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
+      ops_total += module.ops.size();
+      // With several presets each module says whose it is.
+      modules.push_back(watches.size() == 1
+                            ? module.path
+                            : absl::StrCat(module.path, " (", watch->preset().name, ")"));
     }
-    size_t symbols_total = 0;
-    for (const symbols::ResolvedOperation& op : module.ops) symbols_total += op.symbols.size();
     std::fprintf(stderr,
                  "gridprobe: attached %zu probes for %zu operations to pid %d (%s) in %s "
                  "(return mode: %zu fast, %zu safe; %s; %.0f ms)\n",
-                 session->probe_count(), module.ops.size(), pid, target.comm.c_str(),
-                 module.path.c_str(), session->fast_symbols(),
-                 symbols_total - session->fast_symbols(),
-                 session->LinksDescription(),
-                 absl::ToDoubleMilliseconds(attach_time));
-  } else {
+                 session->probe_count(), ops_total, pid, target.comm.c_str(),
+                 absl::StrJoin(modules, ", ").c_str(), session->fast_symbols(),
+                 symbols_total - session->fast_symbols(), session->LinksDescription(),
+                 absl::ToDoubleMilliseconds(attach_time - options.start));
+  }
+  for (const LibraryWatch* watch : waiting) {
     std::fprintf(stderr,
                  "gridprobe: pid %d (%s) does not map %s yet; waiting for it to load the "
                  "library of preset '%s'\n",
-                 pid, target.comm.c_str(), watch.module_name().c_str(), preset.name.c_str());
+                 pid, target.comm.c_str(), watch->module_name().c_str(),
+                 watch->preset().name.c_str());
   }
   if (session->skipped_sites() > 0) {
     std::fprintf(stderr,
@@ -393,29 +227,39 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
     std::fprintf(stderr, "gridprobe: judging %s windows against budgets '%s'\n",
                  absl::FormatDuration(options.interval).c_str(), settings.budgets.c_str());
   }
-  observers.push_back(&watch);
-  options.poll = [&watch, pid](absl::Time now) -> absl::Status {
-    absl::StatusOr<bool> polled = watch.Poll(now);
-    // The process ending between two polls is the agent's to notice.
-    if (!polled.ok() && kill(pid, 0) != 0 && errno == ESRCH) return absl::OkStatus();
-    return polled.status();
+  for (const std::unique_ptr<LibraryWatch>& watch : watches) observers.push_back(watch.get());
+  options.poll = [&watches, pid](absl::Time now) -> absl::Status {
+    for (const std::unique_ptr<LibraryWatch>& watch : watches) {
+      absl::StatusOr<bool> polled = watch->Poll(now);
+      // The process ending between two polls is the agent's to notice.
+      if (!polled.ok() && kill(pid, 0) != 0 && errno == ESRCH) return absl::OkStatus();
+      GP_RETURN_IF_ERROR(polled.status());
+    }
+    return absl::OkStatus();
   };
   GP_RETURN_IF_ERROR(attached());
-  GP_ASSIGN_OR_RETURN(StopReason reason,
-                      RunAgent(*session, target, Identities(preset, watch.module_name()), options,
-                               observers));
-  if (watch.events().empty()) {
-    return WithExitCode(absl::FailedPreconditionError(absl::StrCat(
-                            "pid ", pid, " (", target.comm, ") never loaded the library of preset '",
-                            preset.name, "' (", watch.module_name(), ") while profiled")),
-                        ExitCode::kLibraryNotMapped);
+  GP_ASSIGN_OR_RETURN(StopReason reason, RunAgent(*session, target, ids, options, observers));
+  std::vector<std::string> never;
+  for (const std::unique_ptr<LibraryWatch>& watch : watches) {
+    if (watch->events().empty()) {
+      never.push_back(
+          absl::StrCat("'", watch->preset().name, "' (", watch->module_name(), ")"));
+    }
+  }
+  if (!never.empty()) {
+    return WithExitCode(
+        absl::FailedPreconditionError(absl::StrCat(
+            "pid ", pid, " (", target.comm, ") never loaded the ",
+            never.size() == 1 ? "library of preset " : "libraries of presets ",
+            absl::StrJoin(never, ", "), " while profiled")),
+        ExitCode::kLibraryNotMapped);
   }
   return reason;
 }
 
 // attach --all: every process that maps the preset's library, now or
 // later, until the duration ends or a signal arrives; the report breaks the
-// totals down by process.
+// totals down by process. One library preset per run.
 absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
   if (settings.memory != MemoryMode::kOff) {
     return WithExitCode(absl::InvalidArgumentError(
@@ -423,12 +267,20 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
                             "with --all: give a pid instead"),
                         ExitCode::kUsage);
   }
+  if (settings.presets.size() > 1) {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat(
+            "attach --all profiles one library preset per run, not ", settings.presets.size(),
+            " (", absl::StrJoin(settings.presets, ", "),
+            "): give one --preset, or a pid to profile several libraries in one process")),
+        ExitCode::kBadInput);
+  }
   AgentOptions& options = settings.agent;
   settings.session.max_processes = max_processes;
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
                       ProbeSession::Create(settings.session));
   GP_ASSIGN_OR_RETURN(ProfileInputs in, LoadProfileInputs(settings));
-  const symbols::LibraryPreset& preset = in.preset;
+  const symbols::LibraryPreset& preset = in.presets[0];
   BudgetObserver* budget_observer = in.budget_observer.get();
   std::vector<WindowObserver*> observers;
   if (budget_observer != nullptr) observers.push_back(budget_observer);

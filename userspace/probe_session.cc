@@ -2,6 +2,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -59,6 +60,7 @@ absl::Status AttachError(int err, const std::string& what) {
 }
 
 static_assert(sizeof(op_hist) == 8 * (6 + HIST_BUCKETS), "op_hist layout changed");
+static_assert(ProbeSession::kMaxOperations == GP_MAX_OPS, "kMaxOperations is GP_MAX_OPS");
 
 bool g_verbose = false;
 
@@ -370,18 +372,39 @@ std::vector<uint64_t> ProbeSession::ReadStack(int32_t stack_id) const {
   return frames;
 }
 
-absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module) {
-  if (module.ops.size() > GP_MAX_OPS) {
+absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module,
+                                  uint32_t first_op) {
+  if (first_op + module.ops.size() > kMaxOperations) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrFormat(
                             "%d operations: gridprobe times at most %d per run",
-                            module.ops.size(), GP_MAX_OPS)),
+                            first_op + module.ops.size(), kMaxOperations)),
                         ExitCode::kBadInput);
   }
-  nr_ops_ = module.ops.size();
+  // The file as the kernel knows it: one function of one file is one entry
+  // site, whichever path or process names it.
+  struct stat file;
+  if (stat(module.open_path.c_str(), &file) != 0) {
+    return ErrnoError(errno, absl::StrCat("read ", module.open_path), ExitCode::kNotFound);
+  }
+  std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> entries;
   std::vector<Site> sites;
   size_t fast = 0;
-  for (size_t op = 0; op < module.ops.size(); ++op) {
-    for (const symbols::ResolvedSymbol& sym : module.ops[op].symbols) {
+  for (size_t i = 0; i < module.ops.size(); ++i) {
+    const uint64_t op = first_op + i;
+    for (const symbols::ResolvedSymbol& sym : module.ops[i].symbols) {
+      auto key = std::make_tuple(static_cast<uint64_t>(file.st_dev),
+                                 static_cast<uint64_t>(file.st_ino), sym.entry.file_offset);
+      auto owner = entries_.find(key);
+      if (owner != entries_.end() && owner->second.first_op != first_op) {
+        return WithExitCode(
+            absl::InvalidArgumentError(absl::StrCat(
+                sym.demangled, " in ", module.path, " is in operation '", module.ops[i].name,
+                "' and in operation '", owner->second.operation,
+                "' of another library preset; a function is timed for one operation per run: "
+                "remove it from one of the presets")),
+            ExitCode::kBadInput);
+      }
+      entries.push_back(key);
       auto site = [&](bpf_program* prog, const symbols::ResolvedSite& at, bool retprobe) {
         std::string where = absl::StrFormat("%s+0x%x (%s) in %s", sym.demangled,
                                             at.vaddr - sym.vaddr, at.insn, module.path);
@@ -400,15 +423,54 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
       }
     }
   }
-  GP_RETURN_IF_ERROR(AttachSites(pid, module.open_path, sites, &op_links_));
-  fast_symbols_ += fast;
+  OpModule& attached = op_modules_[first_op];
+  skipped_sites_ = 0;
+  absl::Status st = AttachSites(pid, module.open_path, sites, &attached.links);
+  if (!st.ok()) {
+    if (attached.links.probes == 0) op_modules_.erase(first_op);
+    return st;
+  }
+  attached.fast_symbols += fast;
+  attached.skipped_sites += skipped_sites_;
+  for (size_t i = 0, k = 0; i < module.ops.size(); ++i) {
+    for (size_t s = 0; s < module.ops[i].symbols.size(); ++s, ++k) {
+      entries_.emplace(entries[k], EntryOwner{first_op, module.ops[i].name});
+      attached.entries.push_back(entries[k]);
+    }
+  }
+  nr_ops_ = std::max(nr_ops_, first_op + module.ops.size());
   return absl::OkStatus();
 }
 
-void ProbeSession::DetachOperations() {
-  Release(&op_links_);
-  fast_symbols_ = 0;
-  skipped_sites_ = 0;
+void ProbeSession::DetachOperations(uint32_t first_op) {
+  auto it = op_modules_.find(first_op);
+  if (it == op_modules_.end()) return;
+  Release(&it->second.links);
+  for (const auto& key : it->second.entries) entries_.erase(key);
+  op_modules_.erase(it);
+}
+
+size_t ProbeSession::operation_probes() const {
+  size_t probes = 0;
+  for (const auto& [first_op, m] : op_modules_) probes += m.links.probes;
+  return probes;
+}
+
+size_t ProbeSession::operation_probes(uint32_t first_op) const {
+  auto it = op_modules_.find(first_op);
+  return it == op_modules_.end() ? 0 : it->second.links.probes;
+}
+
+size_t ProbeSession::fast_symbols() const {
+  size_t fast = 0;
+  for (const auto& [first_op, m] : op_modules_) fast += m.fast_symbols;
+  return fast;
+}
+
+size_t ProbeSession::skipped_sites() const {
+  size_t skipped = 0;
+  for (const auto& [first_op, m] : op_modules_) skipped += m.skipped_sites;
+  return skipped;
 }
 
 absl::StatusOr<std::vector<Histogram>> ProbeSession::Read() const {
@@ -494,7 +556,9 @@ void ProbeSession::Detach() {
   // The allocator probes, attached last, go first: they read the state the
   // operation probes keep.
   Release(&alloc_links_);
-  Release(&op_links_);
+  for (auto& [first_op, m] : op_modules_) Release(&m.links);
+  op_modules_.clear();
+  entries_.clear();
 }
 
 }  // namespace gridprobe

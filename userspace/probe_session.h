@@ -3,10 +3,12 @@
 #ifndef GRIDPROBE_USERSPACE_PROBE_SESSION_H_
 #define GRIDPROBE_USERSPACE_PROBE_SESSION_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -58,19 +60,33 @@ class ProbeSession {
   ProbeSession(const ProbeSession&) = delete;
   ProbeSession& operator=(const ProbeSession&) = delete;
 
-  // Puts entry and exit probes on every site of `module` in process `pid`
-  // only (pid -1: in every process that maps the file, now or later): for a symbol in fast return mode a uretprobe at its entry site, in
-  // safe mode uprobes on its exits. Operation i of module.ops is op id i. All or nothing: on error,
-  // whatever was attached is detached again.
-  // May be called again for the same operations in another module (attach
-  // --all: another copy of the library) or in one mapped anew after
-  // DetachOperations; the histograms go on counting.
-  // REQUIRES: module.ops.size() <= GP_MAX_OPS, the same for every call.
-  absl::Status Attach(int pid, const symbols::ResolvedModule& module);
+  // Operations one session times, across all of its modules (GP_MAX_OPS).
+  static constexpr size_t kMaxOperations = 64;
 
-  // Removes the operation probes only (the module was unmapped); the
-  // allocator's stay.
-  void DetachOperations();
+  // Puts entry and exit probes on every site of `module` in process `pid`
+  // only (pid -1: in every process that maps the file, now or later): for a
+  // symbol in fast return mode a uretprobe at its entry site, in safe mode
+  // uprobes on its exits. Operation i of module.ops is op id first_op + i, so
+  // that several modules (one per library preset) count apart. All or
+  // nothing: on error, whatever this call attached is detached again.
+  // May be called again for the same op ids in another module (attach --all:
+  // another copy of the library) or in one mapped anew after
+  // DetachOperations(first_op); the histograms go on counting.
+  // A function already timed for an operation attached with another first_op
+  // (two presets naming one function of one file) is refused, kBadInput: the
+  // second entry probe would make the first one's frame look unwound.
+  // REQUIRES: first_op + module.ops.size() <= kMaxOperations; op ids of
+  // different modules do not overlap unless they are copies of one library.
+  absl::Status Attach(int pid, const symbols::ResolvedModule& module, uint32_t first_op = 0);
+
+  // Removes the probes attached with `first_op` only (their module was
+  // unmapped); other modules' and the allocator's stay.
+  void DetachOperations(uint32_t first_op = 0);
+
+  // Makes Read() and ReadMemory() cover op ids 0..count-1 whether or not
+  // their modules are attached yet (a library not mapped yet).
+  // REQUIRES: count <= kMaxOperations.
+  void SetOperationCount(size_t count) { nr_ops_ = std::max(nr_ops_, count); }
 
   // Puts the memory programs on the allocator family. REQUIRES: memory mode
   // is not kOff and Attach succeeded.
@@ -108,20 +124,24 @@ class ProbeSession {
   // the same CPU (bpf_prog_info.recursion_misses).
   uint64_t MissedHits() const;
 
-  size_t probe_count() const { return op_links_.probes + alloc_links_.probes; }
+  size_t probe_count() const { return operation_probes() + alloc_links_.probes; }
   // Whether probes are made as uprobe_multi links (see LinkMode).
   bool multi_links() const { return multi_; }
   // The same, as the attach line says it.
   const char* LinksDescription() const {
     return multi_ ? "uprobe_multi links" : "one perf-event link per probe";
   }
-  // Indirect-jump exit sites the kernel could not probe (see Attach).
-  size_t skipped_sites() const { return skipped_sites_; }
-  // Symbols timed with a uretprobe (fast return mode).
-  size_t fast_symbols() const { return fast_symbols_; }
+  // Indirect-jump exit sites the kernel could not probe (see Attach), in the
+  // modules attached now.
+  size_t skipped_sites() const;
+  // Symbols timed with a uretprobe (fast return mode), in the modules
+  // attached now.
+  size_t fast_symbols() const;
 
-  // Operation probes attached now.
-  size_t operation_probes() const { return op_links_.probes; }
+  // Operation probes attached now: of every module, or of those attached
+  // with `first_op`.
+  size_t operation_probes() const;
+  size_t operation_probes(uint32_t first_op) const;
 
   // Removes every probe from the target. Idempotent.
   void Detach();
@@ -153,14 +173,28 @@ class ProbeSession {
   absl::Status AttachSingle(int pid, const std::string& path, const Site& site, Links* links);
   static void Release(Links* links);
 
+  // The probes of the modules attached with one first op id.
+  struct OpModule {
+    Links links;
+    size_t fast_symbols = 0;
+    size_t skipped_sites = 0;
+    std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> entries;  // keys of entries_
+  };
+  // Who times the function entered at a file offset: its operation's name
+  // and first op id, by (device, inode, offset).
+  struct EntryOwner {
+    uint32_t first_op;
+    std::string operation;
+  };
+
   latency_bpf* skel_ = nullptr;
   memory_bpf* mem_ = nullptr;
   bool multi_ = false;
-  Links op_links_;
+  std::map<uint32_t, OpModule> op_modules_;  // by first op id
+  std::map<std::tuple<uint64_t, uint64_t, uint64_t>, EntryOwner> entries_;
   Links alloc_links_;
   size_t nr_ops_ = 0;
-  size_t skipped_sites_ = 0;
-  size_t fast_symbols_ = 0;
+  size_t skipped_sites_ = 0;  // counted by AttachSingle, moved to the OpModule
   int nr_cpus_ = 0;
 };
 

@@ -24,6 +24,7 @@ OpStats MakeOpStats(const OpIdentity& id, const Histogram& w, double seconds) {
   s.name = id.name;
   s.symbol = id.symbol;
   s.module = id.module;
+  s.preset = id.preset;
   s.impact = id.impact;
   s.calls = w.count();
   s.unwound = w.unwound();
@@ -110,6 +111,7 @@ nlohmann::json OpJson(const OpStats& op) {
   return {{"name", op.name},
           {"symbol", op.symbol},
           {"module", op.module},
+          {"preset", op.preset},
           {"impact", ImpactName(op.impact)},
           {"calls", op.calls},
           {"calls_per_s", op.calls_per_s},

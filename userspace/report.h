@@ -21,6 +21,7 @@ struct OpIdentity {
   std::string symbol;
   std::string module;
   Impact impact = Impact::kUserVisible;
+  std::string preset;  // the library preset it is from
 };
 
 // Fills an OpStats from one window's histogram.

@@ -88,6 +88,7 @@ struct OpStats {
   std::string name;    // operation name from the library preset ("sort")
   std::string symbol;  // symbol pattern(s) from the preset, joined with ", "
   std::string module;  // path of the probed file as the target maps it
+  std::string preset;  // name of the library preset the operation is from
   Impact impact = Impact::kUserVisible;
 
   uint64_t calls = 0;      // calls that returned normally in the window

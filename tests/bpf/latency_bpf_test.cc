@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "base/status.h"
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
@@ -34,6 +35,7 @@ struct RunOptions {
   bool expect_clean_exit = true;
   LinkMode links = LinkMode::kAuto;
   bool detach_before_go = false;  // remove the probes before the target works
+  uint32_t first_op = 0;          // op id of the preset's first operation
 };
 
 class LatencyBpfTest : public ::testing::Test {
@@ -68,7 +70,7 @@ class LatencyBpfTest : public ::testing::Test {
     auto session = ProbeSession::Create(options);
     EXPECT_TRUE(session.ok()) << session.status();
     if (!session.ok() || !module.ok()) return {};
-    absl::Status st = (*session)->Attach(child.pid(), *module);
+    absl::Status st = (*session)->Attach(child.pid(), *module, o.first_op);
     EXPECT_TRUE(st.ok()) << st;
     fast_symbols_ = (*session)->fast_symbols();
     multi_links_ = (*session)->multi_links();
@@ -170,6 +172,83 @@ TEST_F(LatencyBpfTest, NothingIsCountedAfterDetach) {
     EXPECT_GT(probes_, 5u);
     ASSERT_EQ(h.size(), 5u);
     for (const Histogram& op : h) EXPECT_EQ(op.count(), 0u) << "links " << static_cast<int>(links);
+  }
+}
+
+// A module attached at an op-id offset, as a run's second library preset
+// is, counts under its own op ids; the ids before it stay empty.
+TEST_F(LatencyBpfTest, AModuleAttachedAtAnOffsetCountsUnderItsOwnOpIds) {
+  RunOptions o;
+  o.first_op = 7;
+  auto h = Run({"nest", "100"}, nullptr, o);
+  ASSERT_EQ(h.size(), 12u);
+  for (size_t op = 0; op < 7; ++op) EXPECT_EQ(h[op].count(), 0u) << "op " << op;
+  EXPECT_EQ(h[7 + kOuter].count(), 100u);
+  EXPECT_EQ(h[7 + kLeaf].count(), 500u);
+}
+
+// Two modules of one process, the target's own code and libc's malloc
+// family (two library presets): removing one module's probes, as when its
+// library is unloaded, leaves the other's counting.
+TEST_F(LatencyBpfTest, DetachingOneModuleLeavesTheOthersProbes) {
+  ChildProcess child({SelfDir() + "/probe_target", "nest", "100"});
+  ASSERT_EQ(child.ReadLine().rfind("ready", 0), 0u);
+  auto calibration = MeasureCalibration(500);
+  ASSERT_TRUE(calibration.ok()) << calibration.status();
+  symbols::EntryPolicy policy;
+  policy.emulated = calibration->emulated;
+  auto target_preset = symbols::LoadLibraryPreset(
+      std::string(GRIDPROBE_TESTS_DIR) + "/targets/probe_target.yaml", {});
+  auto libc_preset =
+      symbols::LoadLibraryPreset(std::string(GRIDPROBE_TESTS_DIR) +
+                                     "/../presets/libraries/glibc-malloc.yaml", {});
+  ASSERT_TRUE(target_preset.ok()) << target_preset.status();
+  ASSERT_TRUE(libc_preset.ok()) << libc_preset.status();
+  auto target_module = symbols::ResolveInProcess(*target_preset, child.pid(), policy);
+  auto libc_module = symbols::ResolveInProcess(*libc_preset, child.pid(), policy);
+  ASSERT_TRUE(target_module.ok()) << target_module.status();
+  ASSERT_TRUE(libc_module.ok()) << libc_module.status();
+  for (auto* module : {&*target_module, &*libc_module}) {
+    ASSERT_TRUE(symbols::ChooseReturnModes(module, symbols::ReturnRequest::kAuto, false).ok());
+  }
+  auto session = ProbeSession::Create({});
+  ASSERT_TRUE(session.ok()) << session.status();
+  ProbeSession& s = **session;
+  const uint32_t libc_first = static_cast<uint32_t>(target_module->ops.size());
+  ASSERT_TRUE(s.Attach(child.pid(), *target_module, 0).ok());
+  ASSERT_TRUE(s.Attach(child.pid(), *libc_module, libc_first).ok());
+  s.SetOperationCount(libc_first + libc_module->ops.size());
+  const size_t target_probes = s.operation_probes(0);
+  EXPECT_GT(target_probes, 0u);
+  EXPECT_GT(s.operation_probes(libc_first), 0u);
+  EXPECT_EQ(s.operation_probes(), target_probes + s.operation_probes(libc_first));
+  // The same functions again for other op ids (a second preset naming them)
+  // would turn each call of the first into an unwound frame: refused.
+  absl::Status twice = s.Attach(child.pid(), *target_module, 20);
+  EXPECT_EQ(ExitCodeOf(twice), ExitCode::kBadInput) << twice;
+  EXPECT_NE(twice.message().find(" is in operation 'leaf' and in operation 'leaf' of another "
+                                 "library preset; a function is timed for one operation per "
+                                 "run: remove it from one of the presets"),
+            std::string::npos)
+      << twice;
+  EXPECT_EQ(s.operation_probes(20), 0u);
+
+  s.DetachOperations(libc_first);
+  EXPECT_EQ(s.operation_probes(libc_first), 0u);
+  EXPECT_EQ(s.operation_probes(0), target_probes);
+  EXPECT_EQ(s.operation_probes(), target_probes);
+  child.WriteLine("go");
+  EXPECT_EQ(child.WaitForLine("done"), "done");
+  int status = child.Wait();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  auto h = s.Read();
+  ASSERT_TRUE(h.ok()) << h.status();
+  ASSERT_EQ(h->size(), libc_first + libc_module->ops.size());
+  EXPECT_EQ((*h)[kOuter].count(), 100u);
+  EXPECT_EQ((*h)[kLeaf].count(), 500u);
+  // libc's probes are gone: none of its calls are counted.
+  for (size_t op = libc_first; op < h->size(); ++op) {
+    EXPECT_EQ((*h)[op].count(), 0u) << libc_module->ops[op - libc_first].name;
   }
 }
 

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
@@ -245,6 +246,42 @@ TEST_F(AttachE2eTest, LiveBytesPerCategoryMatchTheProgramsOwnAccountingExactly) 
   EXPECT_NE(frames.find("gridkit::Grid::render"), std::string::npos) << frames;
 }
 
+// Memory categories follow the op ids of every preset: with a second preset
+// on the demo's own leaking function (op id 6, category 7), each leaked
+// block is charged to it, the innermost operation running, not to render
+// around it.
+TEST_F(AttachE2eTest, AllocationsAreChargedToTheOperationsOfASecondPreset) {
+  const std::string demo_preset = TempPath("demo-preset.yaml");
+  std::ofstream(demo_preset) << "name: gridkit-demo\nlibrary: {match: gridkit-demo}\n"
+                                "operations:\n"
+                                "  - {name: leak, symbols: \"gridkit_demo::FaultMemory::Leak\"}\n";
+  auto [report, truth] = ProfileDemo({"--duration", "6", "--leak", "render=4096"},
+                                     {"--memory", "ops", "--preset", demo_preset});
+  ASSERT_EQ(report["operations"].size(), 7u) << report["operations"].dump(1);
+  const nlohmann::json& leak = report["operations"][6];
+  EXPECT_EQ(leak["name"], "leak");
+  EXPECT_EQ(leak["preset"], "gridkit-demo");
+  EXPECT_EQ(leak["module"], kDemo);
+  const nlohmann::json* render = FindOp(report, "render");
+  ASSERT_NE(render, nullptr);
+  EXPECT_EQ((*render)["preset"], "gridkit");
+  EXPECT_EQ(std::filesystem::path((*render)["module"].get<std::string>()).filename(),
+            "libgridkit.so.1");
+
+  const nlohmann::json& t = truth["memory"]["render"];
+  const uint64_t leaked_allocs = t["leaked_allocs"].get<uint64_t>();
+  EXPECT_GT(leaked_allocs, 10u);
+  // One Leak call per leaked block.
+  EXPECT_EQ(leak["calls"].get<uint64_t>(), leaked_allocs);
+  const nlohmann::json* leak_category = FindCategory(report, "leak");
+  ASSERT_NE(leak_category, nullptr) << report["memory"]["categories"].dump(1);
+  EXPECT_EQ((*leak_category)["live_bytes"].get<uint64_t>(), t["leaked_bytes"].get<uint64_t>());
+  EXPECT_EQ((*leak_category)["live_allocs"].get<uint64_t>(), leaked_allocs);
+  const nlohmann::json* render_category = FindCategory(report, "render");
+  ASSERT_NE(render_category, nullptr);
+  EXPECT_EQ((*render_category)["live_bytes"].get<uint64_t>(), 0u) << render_category->dump();
+}
+
 TEST_F(AttachE2eTest, SteadyLeakIsFlaggedWithinAMinuteAtItsTrueRate) {
   auto [report, truth] =
       ProfileDemo({"--duration", "75", "--leak", "render=4096"}, {"--memory", "ops"});
@@ -470,6 +507,75 @@ TEST_F(AttachE2eTest, SqlitePresetMatchesAProgramsOwnCountsAndTimesOnDebiansLibr
   EXPECT_GE(compared, 3) << "sqlite3_exec took under 1 ms: nothing to compare";
 }
 
+// Two library presets in one process, as `--preset A --preset B` gives
+// them: SQLite's API in libsqlite3 and glibc's malloc family in libc, each
+// resolved and probed in its own file, with op ids one after the other.
+// Every operation names its preset and the file it was probed in; SQLite's
+// counts are the program's own, malloc's at least the program's own calls.
+TEST_F(AttachE2eTest, TwoLibraryPresetsInOneProcessAreCountedEachInItsOwnLibrary) {
+  const std::string truth_path = TempPath("sqlite-truth.json");
+  ChildProcess workload({kSqliteWorkload, "3", truth_path});
+  ASSERT_FALSE(workload.WaitForLine("ready").empty());
+  auto [report, truth, gp_err] = ProfileWaitingTarget(
+      workload, workload.pid(), truth_path, {"--preset", "sqlite", "--preset", "glibc-malloc"});
+  ASSERT_FALSE(report.is_discarded());
+  ASSERT_FALSE(truth.is_discarded());
+  // The attach line names both libraries, each with its preset.
+  EXPECT_NE(gp_err.find(" (sqlite), /"), std::string::npos) << gp_err;
+  EXPECT_NE(gp_err.find("/libc.so.6 (glibc-malloc) (return mode: "), std::string::npos) << gp_err;
+
+  const std::vector<std::pair<std::string, std::string>> expected = {
+      {"prepare", "sqlite"}, {"step", "sqlite"},          {"exec", "sqlite"},
+      {"reset", "sqlite"},   {"finalize", "sqlite"},      {"malloc", "glibc-malloc"},
+      {"free", "glibc-malloc"}, {"calloc", "glibc-malloc"}, {"realloc", "glibc-malloc"},
+      {"memalign", "glibc-malloc"}};
+  const nlohmann::json& ops = report["operations"];
+  ASSERT_EQ(ops.size(), expected.size()) << ops.dump(1);
+  std::map<std::string, std::string> module_of;  // preset -> its module
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const auto& [name, preset] = expected[i];
+    EXPECT_EQ(ops[i]["name"], name) << i;
+    EXPECT_EQ(ops[i]["preset"], preset) << name;
+    const std::string module = ops[i]["module"].get<std::string>();
+    const std::string file = std::filesystem::path(module).filename().string();
+    if (preset == "sqlite") {
+      EXPECT_EQ(file.rfind("libsqlite3.so", 0), 0u) << name << ": " << module;
+    } else {
+      EXPECT_EQ(file, "libc.so.6") << name << ": " << module;
+    }
+    EXPECT_TRUE(std::filesystem::exists(module)) << module;
+    EXPECT_TRUE(module_of.emplace(preset, module).first->second == module) << name;
+  }
+
+  // SQLite's calls exactly; probing malloc inside them changes their times,
+  // not their counts.
+  for (const auto& [name, t] : truth["operations"].items()) {
+    const nlohmann::json* op = FindOp(report, name);
+    ASSERT_NE(op, nullptr) << name;
+    EXPECT_GT(t["calls"].get<uint64_t>(), 0u) << name;
+    EXPECT_EQ((*op)["calls"].get<uint64_t>(), t["calls"].get<uint64_t>()) << name;
+  }
+  // The program's first timing of each operation grows its array from NULL
+  // with realloc: a floor for glibc-malloc's count that SQLite cannot lower.
+  uint64_t own_reallocs = 0;
+  for (const auto& [name, t] : truth["operations"].items()) {
+    if (t["timed"].get<uint64_t>() > 0) ++own_reallocs;
+  }
+  EXPECT_EQ(own_reallocs, 5u);
+  EXPECT_GE((*FindOp(report, "realloc"))["calls"].get<uint64_t>(), own_reallocs);
+  EXPECT_GT((*FindOp(report, "malloc"))["calls"].get<uint64_t>(), 0u);
+  EXPECT_GT((*FindOp(report, "free"))["calls"].get<uint64_t>(), 0u);
+
+  // Every library in the report, each with the module its operations name.
+  const nlohmann::json& libraries = report["libraries"];
+  ASSERT_EQ(libraries.size(), 2u) << libraries.dump(1);
+  EXPECT_EQ(libraries[0]["preset"], "sqlite");
+  EXPECT_EQ(libraries[0]["module"], module_of["sqlite"]);
+  EXPECT_EQ(libraries[1]["preset"], "glibc-malloc");
+  EXPECT_EQ(libraries[1]["module"], module_of["glibc-malloc"]);
+  EXPECT_FALSE(report.contains("library")) << "a key of runs with one preset";
+}
+
 // The pid of `parent`'s child, as the host sees it; 0 if there is none.
 int ChildOf(int parent) {
   for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
@@ -562,6 +668,85 @@ TEST_F(AttachE2eTest, ALibraryLoadedLaterIsProbedWhileItIsMapped) {
   }
 }
 
+// Presets from the configuration file's list, under `gridprobe run`: libc's
+// malloc family is probed from the start while the library the program
+// loads later is waited for (--wait-library); that library's probes come
+// off when it is unloaded and go back on when it is loaded again, and
+// libc's stay on throughout.
+TEST_F(AttachE2eTest, APresetsLibraryLoadedLaterIsWaitedForWhileTheOthersAreProfiled) {
+  const std::string preset = std::string(GRIDPROBE_TESTS_DIR) + "/targets/dlopen_target.yaml";
+  const std::string config = TempPath("gridprobe.yaml");
+  std::ofstream(config) << "presets: [" << preset << ", glibc-malloc]\n";
+  const std::string report = TempPath("report.json");
+  const std::string gp_err = TempPath("gridprobe.err");
+  // The program's stdin and stdout are gridprobe's: commands go through it.
+  ChildProcess gp({kGridprobe, "run", "--config", config, "--wait-library", "--quiet",
+                   "--report-json", report, "--", kDlopenTarget, kGpdlLib},
+                  gp_err);
+  ASSERT_EQ(gp.ReadLine().rfind("ready", 0), 0u) << ReadFile(gp_err);
+  const std::string started = ReadFile(gp_err);
+  EXPECT_NE(started.find("/libc.so.6 (glibc-malloc) (return mode: "), std::string::npos)
+      << started;
+  EXPECT_NE(started.find("waiting for it to load the library of preset 'dlopen_target'"),
+            std::string::npos)
+      << started;
+
+  Command(gp, "alloc 100");
+  Command(gp, "load");
+  ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 1)) << ReadFile(gp_err);
+  Command(gp, "call 300");
+  Command(gp, "unload");
+  ASSERT_TRUE(WaitForCount(gp_err, "was unloaded", 1)) << ReadFile(gp_err);
+  Command(gp, "alloc 200");
+  Command(gp, "load");
+  ASSERT_TRUE(WaitForCount(gp_err, "was loaded; attached", 2)) << ReadFile(gp_err);
+  Command(gp, "call 200");
+  gp.WriteLine("exit");
+  int status = gp.Wait(30000);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << ": " << ReadFile(gp_err);
+  EXPECT_NE(ReadFile(gp_err).find("exited with status 0"), std::string::npos) << ReadFile(gp_err);
+
+  nlohmann::json r = nlohmann::json::parse(ReadFile(report), nullptr, false);
+  ASSERT_FALSE(r.is_discarded()) << "no report";
+  ASSERT_EQ(r["operations"].size(), 6u) << r["operations"].dump(1);
+  const nlohmann::json* work = FindOp(r, "work");
+  ASSERT_NE(work, nullptr) << r.dump(1);
+  EXPECT_EQ((*work)["calls"].get<uint64_t>(), 500u);
+  EXPECT_EQ((*work)["preset"], "dlopen_target");
+  EXPECT_EQ((*work)["module"], kGpdlLib);
+  // The program's own allocations, made with and without the other library
+  // mapped; the loader and stdio add theirs.
+  for (const char* name : {"malloc", "free"}) {
+    const nlohmann::json* op = FindOp(r, name);
+    ASSERT_NE(op, nullptr) << name;
+    EXPECT_GE((*op)["calls"].get<uint64_t>(), 300u) << name;
+    EXPECT_EQ((*op)["preset"], "glibc-malloc") << name;
+    EXPECT_EQ(std::filesystem::path((*op)["module"].get<std::string>()).filename(), "libc.so.6")
+        << name;
+  }
+
+  const nlohmann::json& libraries = r["libraries"];
+  ASSERT_EQ(libraries.size(), 2u) << libraries.dump(1);
+  EXPECT_EQ(libraries[0]["preset"], "dlopen_target");
+  EXPECT_EQ(libraries[0]["module"], kGpdlLib);
+  const nlohmann::json& events = libraries[0]["events"];
+  ASSERT_EQ(events.size(), 3u) << events.dump(1);
+  const char* expected[] = {"loaded", "unloaded", "loaded"};
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(events[i]["event"], expected[i]) << i;
+    EXPECT_EQ(events[i]["path"], kGpdlLib) << i;
+    EXPECT_GT(events[i]["at_s"].get<double>(), 0.0) << i;
+  }
+  // libc: attached before the program's first instruction, never removed.
+  EXPECT_EQ(libraries[1]["preset"], "glibc-malloc");
+  const nlohmann::json& libc_events = libraries[1]["events"];
+  ASSERT_EQ(libc_events.size(), 1u) << libc_events.dump(1);
+  EXPECT_EQ(libc_events[0]["event"], "loaded");
+  EXPECT_EQ(libc_events[0]["at_s"].get<double>(), 0.0);
+  EXPECT_EQ(libc_events[0]["path"], libraries[1]["module"]);
+  EXPECT_FALSE(r.contains("library")) << "a key of runs with one preset";
+}
+
 // attach --all: every process that maps the library, including one started
 // after the attach, is counted, and the report breaks the totals down by
 // process.
@@ -635,6 +820,13 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   EXPECT_EQ(err,
             "gridprobe: --memory follows one process's allocator; it cannot be combined with "
             "--all: give a pid instead\n");
+  std::tie(rc, err) = RunGridprobe({"attach", "--all", "--preset", "sqlite", "--preset",
+                                    "glibc-malloc"});
+  EXPECT_EQ(rc, 8);
+  EXPECT_EQ(err,
+            "gridprobe: attach --all profiles one library preset per run, not 2 (sqlite, "
+            "glibc-malloc): give one --preset, or a pid to profile several libraries in one "
+            "process\n");
   std::tie(rc, err) = RunGridprobe({"attach", "1", "--links", "bogus"});
   EXPECT_EQ(rc, 2);
   EXPECT_EQ(err, "gridprobe: --links 'bogus' is not one of auto, multi, single\n");
@@ -670,6 +862,21 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
   EXPECT_EQ(rc, 6) << err;
   EXPECT_NE(err.find("no function matches 'gridkit::Grid::sortt'"), std::string::npos) << err;
   EXPECT_NE(err.find("similar: gridkit::Grid::sort("), std::string::npos) << err;
+
+  // Two presets naming one function.
+  const std::string again = TempPath("again-preset.yaml");
+  std::ofstream(again) << "name: again\nlibrary: {match: \"libgridkit.so*\"}\n"
+                          "operations:\n  - {name: sorting, symbols: \"gridkit::Grid::sort\"}\n";
+  std::tie(rc, err) =
+      RunGridprobe({"attach", std::to_string(demo.pid()), "--preset", "gridkit", "--preset", again});
+  EXPECT_EQ(rc, 8) << err;
+  EXPECT_EQ(err.rfind("gridprobe: gridkit::Grid::sort(", 0), 0u) << err;
+  EXPECT_NE(err.find(" is in operation 'sorting' and in operation 'sort' of another library "
+                     "preset; a function is timed for one operation per run: remove it from one "
+                     "of the presets\n"),
+            std::string::npos)
+      << err;
+  EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
 
   // Not root.
   std::tie(rc, err) = RunGridprobe({"attach", std::to_string(demo.pid())},

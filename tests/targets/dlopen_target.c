@@ -4,6 +4,7 @@
  *   load        dlopen(LIBRARY)   (argv[1])
  *   call N      N calls of gpdl_work
  *   unload      dlclose; the library is unmapped
+ *   alloc N     N calls of malloc, each freed at once
  *   exit
  * Prints "ready PID" first.
  */
@@ -43,6 +44,15 @@ int main(int argc, char **argv)
 			dlclose(lib);
 			lib = NULL;
 			work = NULL;
+		} else if (strncmp(line, "alloc ", 6) == 0) {
+			long n = atol(line + 6);
+
+			for (long i = 0; i < n; i++) {
+				/* volatile: the pair must not be optimized away */
+				char *volatile p = malloc(64);
+
+				free(p);
+			}
 		} else if (strncmp(line, "exit", 4) == 0) {
 			break;
 		}

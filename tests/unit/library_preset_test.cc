@@ -79,5 +79,58 @@ TEST(LibraryPreset, UnknownNameListsWhereItLooked) {
             "/b/libraries/nosuch.yaml); run 'gridprobe presets list'");
 }
 
+// A preset read from `source` with operations named `prefix`0.. `prefix`n-1.
+LibraryPreset Preset(const std::string& name, const std::string& source,
+                     const std::string& prefix, int n) {
+  std::string yaml = "name: " + name + "\nlibrary: {match: lib" + name + ".so}\noperations:\n";
+  for (int i = 0; i < n; ++i) {
+    yaml += "  - {name: " + prefix + std::to_string(i) + ", symbols: f" + std::to_string(i) + "}\n";
+  }
+  absl::StatusOr<LibraryPreset> p = ParseLibraryPreset(yaml, source);
+  EXPECT_TRUE(p.ok()) << p.status();
+  return p.ok() ? *p : LibraryPreset{};
+}
+
+TEST(PresetsTogether, DistinctOperationsWithinTheLimitAreFine) {
+  EXPECT_TRUE(CheckPresetsTogether({Preset("a", "/p/a.yaml", "a", 40),
+                                    Preset("b", "/p/b.yaml", "b", 24)},
+                                   64)
+                  .ok());
+  EXPECT_TRUE(CheckPresetsTogether({Preset("a", "/p/a.yaml", "a", 3)}, 64).ok());
+}
+
+TEST(PresetsTogether, AnOperationNameInTwoPresetsIsNamedWithBoth) {
+  absl::Status st = CheckPresetsTogether(
+      {Preset("a", "/p/a.yaml", "op", 2), Preset("b", "/p/b.yaml", "x", 1),
+       Preset("c", "/p/c.yaml", "op", 3)},
+      64);
+  EXPECT_EQ(ExitCodeOf(st), ExitCode::kBadInput);
+  EXPECT_EQ(st.message(),
+            "operation 'op0' is in both library presets 'a' (/p/a.yaml) and 'c' (/p/c.yaml); "
+            "the report, budgets and alerts name operations, so the presets of one run must "
+            "not share a name: rename it in a copy of one preset and give that file");
+}
+
+TEST(PresetsTogether, MoreOperationsThanTheLimitAreCountedPerPreset) {
+  absl::Status st = CheckPresetsTogether(
+      {Preset("a", "/p/a.yaml", "a", 40), Preset("b", "/p/b.yaml", "b", 25)}, 64);
+  EXPECT_EQ(ExitCodeOf(st), ExitCode::kBadInput);
+  EXPECT_EQ(st.message(),
+            "the library presets name 65 operations (a 40, b 25); gridprobe times at most 64 "
+            "per run: profile fewer presets at once, or fewer operations in a copy of one");
+  // One preset alone over the limit is refused the same way.
+  st = CheckPresetsTogether({Preset("big", "/p/big.yaml", "op", 65)}, 64);
+  EXPECT_EQ(st.message(),
+            "the library presets name 65 operations (big 65); gridprobe times at most 64 "
+            "per run: profile fewer presets at once, or fewer operations in a copy of one");
+}
+
+TEST(PresetsTogether, ThePresetGivenTwiceIsSaidSo) {
+  absl::Status st = CheckPresetsTogether(
+      {Preset("a", "/p/a.yaml", "a", 2), Preset("a", "/p/a.yaml", "a", 2)}, 64);
+  EXPECT_EQ(ExitCodeOf(st), ExitCode::kBadInput);
+  EXPECT_EQ(st.message(), "library preset 'a' (/p/a.yaml) is given twice");
+}
+
 }  // namespace
 }  // namespace gridprobe::symbols

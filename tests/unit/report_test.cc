@@ -19,8 +19,8 @@ Snapshot Sample() {
   s.target = {42, "demo", "/usr/bin/demo"};
   s.start = absl::FromUnixSeconds(1000);
   s.end = absl::FromUnixSeconds(1002);
-  s.ops.push_back(MakeOpStats({"sort", "grid::sort", "/lib/libgrid.so", Impact::kUserVisible}, h,
-                              s.seconds()));
+  s.ops.push_back(MakeOpStats(
+      {"sort", "grid::sort", "/lib/libgrid.so", Impact::kUserVisible, "grid"}, h, s.seconds()));
   return s;
 }
 
@@ -50,6 +50,8 @@ TEST(ReportJson, HasTheDocumentedSchema) {
     EXPECT_TRUE(op.contains(key)) << key;
   }
   EXPECT_EQ(op["impact"], "userVisible");
+  EXPECT_EQ(op["module"], "/lib/libgrid.so");
+  EXPECT_EQ(op["preset"], "grid");
 }
 
 TEST(RenderTable, OneRowPerOperationAndLossesWhenAny) {

@@ -1,0 +1,132 @@
+#include "userspace/settings.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace gridprobe {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kPresetsDir = GRIDPROBE_TEST_PRESETS_DIR;
+const std::string kTargetsDir = std::string(GRIDPROBE_TESTS_DIR) + "/targets";
+
+class SettingsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::path(::testing::TempDir()) /
+           (std::string("settings_") +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+
+  std::string File(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+    return (dir_ / name).string();
+  }
+
+  // Parses `gridprobe attach ARGS...` and resolves its settings.
+  absl::StatusOr<Settings> Attach(std::vector<std::string> args) {
+    CLI::App app;
+    CLI::App* attach = app.add_subcommand("attach");
+    attach->add_option("pid", pid_);
+    AddProfileFlags(attach, &flags_);
+    args.insert(args.begin(), "attach");
+    std::reverse(args.begin(), args.end());  // CLI11 takes them last first
+    app.parse(args);
+    return ResolveSettings(flags_);
+  }
+
+  // The presets' names as loaded, in op-id order.
+  std::vector<std::string> Loaded(const Settings& s) {
+    absl::StatusOr<std::vector<symbols::LibraryPreset>> presets =
+        LoadLibraryPresets(s, {kPresetsDir});
+    EXPECT_TRUE(presets.ok()) << presets.status();
+    std::vector<std::string> names;
+    if (presets.ok()) {
+      for (const symbols::LibraryPreset& p : *presets) names.push_back(p.name);
+    }
+    return names;
+  }
+
+  fs::path dir_;
+  ProfileFlags flags_;
+  std::string pid_;
+};
+
+TEST_F(SettingsTest, WithoutFileOrFlagTheDefaultPresetIsGridkit) {
+  absl::StatusOr<Settings> s = Attach({"42"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->presets, std::vector<std::string>{"gridkit"});
+}
+
+TEST_F(SettingsTest, EveryPresetOfTheFilesListIsProfiled) {
+  const std::string config = File("g.yaml", "presets: [sqlite, glibc-malloc]\n");
+  absl::StatusOr<Settings> s = Attach({"42", "--config", config});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->presets, (std::vector<std::string>{"sqlite", "glibc-malloc"}));
+  EXPECT_EQ(Loaded(*s), (std::vector<std::string>{"sqlite", "glibc-malloc"}));
+}
+
+TEST_F(SettingsTest, RepeatedPresetFlagsReplaceTheFilesListAsAWhole) {
+  const std::string config = File("g.yaml", "presets: [gridkit, sqlite]\n");
+  // Each --preset takes one value: the pid after it stays the pid.
+  absl::StatusOr<Settings> s =
+      Attach({"--config", config, "--preset", "glibc-malloc", "--preset", "sqlite", "42"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(pid_, "42");
+  EXPECT_EQ(s->presets, (std::vector<std::string>{"glibc-malloc", "sqlite"}));
+  EXPECT_EQ(Loaded(*s), (std::vector<std::string>{"glibc-malloc", "sqlite"}));
+
+  s = Attach({"--config", config, "--preset", "glibc-malloc", "42"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->presets, std::vector<std::string>{"glibc-malloc"});
+}
+
+TEST_F(SettingsTest, AnOperationNameInTwoPresetsIsRefusedNamingBoth) {
+  // Both test presets call their operation "work".
+  const std::string c_target = kTargetsDir + "/c_target.yaml";
+  const std::string dlopen_target = kTargetsDir + "/dlopen_target.yaml";
+  absl::StatusOr<Settings> s = Attach({"42", "--preset", c_target, "--preset", dlopen_target});
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<symbols::LibraryPreset>> presets =
+      LoadLibraryPresets(*s, {kPresetsDir});
+  ASSERT_FALSE(presets.ok());
+  EXPECT_EQ(ExitCodeOf(presets.status()), ExitCode::kBadInput);
+  EXPECT_EQ(presets.status().message(),
+            "operation 'work' is in both library presets 'c_target' (" + c_target +
+                ") and 'dlopen_target' (" + dlopen_target +
+                "); the report, budgets and alerts name operations, so the presets of one run "
+                "must not share a name: rename it in a copy of one preset and give that file");
+}
+
+TEST_F(SettingsTest, MoreOperationsThanTheKernelSideHoldsAreRefused) {
+  // 5 (sqlite) + 60 operations: one over ProbeSession::kMaxOperations.
+  std::string yaml = "name: wide\nlibrary: {match: libwide.so}\noperations:\n";
+  for (int i = 0; i < 60; ++i) {
+    yaml += "  - {name: op" + std::to_string(i) + ", symbols: f" + std::to_string(i) + "}\n";
+  }
+  const std::string wide = File("wide.yaml", yaml);
+  const std::string config = File("g.yaml", "presets: [sqlite, ./wide.yaml]\n");
+  absl::StatusOr<Settings> s = Attach({"42", "--config", config});
+  ASSERT_TRUE(s.ok()) << s.status();
+  absl::StatusOr<std::vector<symbols::LibraryPreset>> presets =
+      LoadLibraryPresets(*s, {kPresetsDir});
+  ASSERT_FALSE(presets.ok());
+  EXPECT_EQ(ExitCodeOf(presets.status()), ExitCode::kBadInput);
+  EXPECT_EQ(presets.status().message(),
+            "the library presets name 65 operations (sqlite 5, wide 60); gridprobe times at "
+            "most 64 per run: profile fewer presets at once, or fewer operations in a copy of "
+            "one");
+}
+
+}  // namespace
+}  // namespace gridprobe
