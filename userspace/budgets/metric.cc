@@ -77,10 +77,11 @@ std::optional<Metric> ParseMetric(absl::string_view name) {
 }
 
 std::optional<double> MetricValue(const OpStats& op, Metric m) {
-  const MetricValues values = ReadMetrics(op);
-  const int i = static_cast<int>(m);
-  if (!values.has(i)) return std::nullopt;
-  return values.value[i];
+  const uint32_t bit = 1u << static_cast<int>(m);
+  if ((MeasuredMetrics(op) & bit) == 0) return std::nullopt;
+  double value;
+  ReadMetricsTo(op, bit, &value);
+  return value;
 }
 
 std::string FormatValue(Metric m, double value) {

@@ -60,15 +60,7 @@ inline constexpr uint32_t kLatencyMetrics = (1u << static_cast<int>(Metric::kP50
                                             (1u << static_cast<int>(Metric::kMean)) |
                                             (1u << static_cast<int>(Metric::kCallsPerS));
 
-// Every metric of `op` at once, indexed by Metric.
-struct MetricValues {
-  std::array<double, kNumMetrics> value;  // 0 when not measured
-  uint32_t measured = 0;  // bit i: metric i was measured
-
-  bool has(int i) const { return (measured >> i) & 1; }
-};
-// The metrics `op` has values for (bit i: Metric i), as ReadMetrics'
-// `measured`.
+// The metrics `op` has values for (bit i: Metric i).
 inline uint32_t MeasuredMetrics(const OpStats& op) {
   return kLatencyMetrics |
          uint32_t{op.alloc_bytes_per_call.has_value()}
@@ -78,9 +70,8 @@ inline uint32_t MeasuredMetrics(const OpStats& op) {
 }
 
 // Writes the metrics with bit i set in `metrics` (bit i: Metric i), in
-// Metric order, to y[0], y[1], ... (0 when not measured). Cheaper than
-// ReadMetrics and a copy: the evaluator does this for every operation
-// every window.
+// Metric order, to y[0], y[1], ... (0 when not measured). The evaluator
+// does this for every operation every window, straight into its trends.
 inline void ReadMetricsTo(const OpStats& op, uint32_t metrics, double* y) {
   auto put = [&](Metric m, double value) {
     if (metrics >> static_cast<int>(m) & 1) *y++ = value;
@@ -94,21 +85,6 @@ inline void ReadMetricsTo(const OpStats& op, uint32_t metrics, double* y) {
   put(Metric::kAllocBytesPerCall, op.alloc_bytes_per_call.value_or(0));
   put(Metric::kLiveBytes, static_cast<double>(op.live_bytes.value_or(0)));
   put(Metric::kLeakGrowth, op.leak_growth_bytes_per_s.value_or(0));
-}
-
-inline MetricValues ReadMetrics(const OpStats& op) {
-  MetricValues v;
-  v.value[static_cast<int>(Metric::kP50)] = static_cast<double>(op.p50_ns);
-  v.value[static_cast<int>(Metric::kP95)] = static_cast<double>(op.p95_ns);
-  v.value[static_cast<int>(Metric::kP99)] = static_cast<double>(op.p99_ns);
-  v.value[static_cast<int>(Metric::kMax)] = static_cast<double>(op.max_ns);
-  v.value[static_cast<int>(Metric::kMean)] = op.mean_ns;
-  v.value[static_cast<int>(Metric::kCallsPerS)] = op.calls_per_s;
-  v.value[static_cast<int>(Metric::kAllocBytesPerCall)] = op.alloc_bytes_per_call.value_or(0);
-  v.value[static_cast<int>(Metric::kLiveBytes)] = static_cast<double>(op.live_bytes.value_or(0));
-  v.value[static_cast<int>(Metric::kLeakGrowth)] = op.leak_growth_bytes_per_s.value_or(0);
-  v.measured = MeasuredMetrics(op);
-  return v;
 }
 
 // For people: "150 ms", "12.3 µs", "64 KiB", "1.5 MiB/s", "120 calls/s".

@@ -199,6 +199,7 @@ void Trends::Leave(Group& g) {
 void Trends::BeginWindow(double x) {
   ++window_;
   x_ = x;
+  any_above_ = false;
 }
 
 double* Trends::SampleAnew(int id, bool restart) {
@@ -258,7 +259,6 @@ bool Trends::EndWindow(double within, double min_r_squared) {
   }
   touched_.clear();
   fresh_ = -1;
-  last_above_ = std::exchange(any_above_, false);
   return std::exchange(any_reaching_, false);
 }
 

@@ -66,7 +66,7 @@ class Trends {
   // Reaching describe. Returns whether any line is reaching its target.
   bool EndWindow(double within, double min_r_squared);
   // Whether any sample of the latest window is above its target.
-  bool any_above() const { return last_above_; }
+  bool any_above() const { return any_above_; }
 
   // Group g's values as written through Sample in the latest window.
   // REQUIRES: group g was sampled once in it.
@@ -183,8 +183,7 @@ class Trends {
   static constexpr int kAboveShift = 2;
   std::vector<uint8_t> flags_;
   bool any_reaching_ = false;  // in this window
-  bool any_above_ = false;
-  bool last_above_ = false;  // in the window EndWindow ended
+  bool any_above_ = false;  // in the latest window
 };
 
 }  // namespace gridprobe::budgets
