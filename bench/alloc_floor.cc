@@ -23,8 +23,8 @@
 #include "base/status.h"
 #include "latency.skel.h"
 #include "symbols/allocator.h"
-#include "userspace/calibration.h"
-#include "userspace/uprobe_multi.h"
+#include "userspace/probes/calibration.h"
+#include "userspace/probes/uprobe_multi.h"
 
 namespace gridprobe {
 namespace {

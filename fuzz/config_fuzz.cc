@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "absl/strings/string_view.h"
-#include "userspace/budgets/preset.h"
-#include "userspace/config/config.h"
+#include "userspace/presets/budget_preset.h"
+#include "userspace/cli/config.h"
 
 namespace {
 

@@ -8,8 +8,8 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
-#include "userspace/budgets/evaluator.h"
-#include "userspace/budgets/preset.h"
+#include "userspace/analyzers/budgets/evaluator.h"
+#include "userspace/presets/budget_preset.h"
 
 namespace gridprobe::budgets {
 namespace {

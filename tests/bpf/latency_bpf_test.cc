@@ -15,8 +15,8 @@
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
-#include "userspace/calibration.h"
-#include "userspace/probe_session.h"
+#include "userspace/probes/calibration.h"
+#include "userspace/probes/probe_session.h"
 
 namespace gridprobe {
 namespace {

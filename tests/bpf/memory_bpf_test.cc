@@ -15,9 +15,9 @@
 #include "symbols/library_preset.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
-#include "userspace/calibration.h"
-#include "userspace/probe_session.h"
-#include "userspace/symbolizer.h"
+#include "userspace/probes/calibration.h"
+#include "userspace/probes/probe_session.h"
+#include "userspace/probes/symbolizer.h"
 
 namespace gridprobe {
 namespace {

@@ -20,7 +20,7 @@
 #include "symbols/proc_maps.h"
 #include "symbols/resolver.h"
 #include "tests/support/child_process.h"
-#include "userspace/calibration.h"
+#include "userspace/probes/calibration.h"
 
 namespace gridprobe {
 namespace {

@@ -1,4 +1,4 @@
-#include "userspace/histogram.h"
+#include "userspace/model/histogram.h"
 
 #include <algorithm>
 #include <cmath>

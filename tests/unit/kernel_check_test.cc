@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "base/status.h"
-#include "userspace/probe_session.h"
+#include "userspace/probes/probe_session.h"
 
 namespace gridprobe {
 namespace {

@@ -1,6 +1,6 @@
 // gridprobe run's launcher: a real child held at its entry point. ptrace of
 // one's own child needs no privileges.
-#include "userspace/launcher.h"
+#include "userspace/probes/launcher.h"
 
 #include <signal.h>
 #include <sys/stat.h>

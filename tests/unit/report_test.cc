@@ -1,4 +1,7 @@
-#include "userspace/report.h"
+#include "userspace/sinks/report_json.h"
+
+#include "base/files.h"
+#include "userspace/sinks/console_table.h"
 
 #include <unistd.h>
 
@@ -60,23 +63,6 @@ TEST(RenderTable, OneRowPerOperationAndLossesWhenAny) {
   EXPECT_EQ(t.find("missed"), std::string::npos);
   t = RenderTable(Sample(), {5, 12});
   EXPECT_NE(t.find("missed probe hits: 5"), std::string::npos) << t;
-}
-
-TEST(WriteFileAtomically, ReplacesTheWholeFile) {
-  std::string path = ::testing::TempDir() + "/report-" + std::to_string(getpid()) + ".json";
-  ASSERT_TRUE(WriteFileAtomically(path, "first version, longer\n").ok());
-  ASSERT_TRUE(WriteFileAtomically(path, "second\n").ok());
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  EXPECT_EQ(s.str(), "second\n");
-  unlink(path.c_str());
-}
-
-TEST(WriteFileAtomically, UnwritableDirectoryIsAnOutputError) {
-  absl::Status st = WriteFileAtomically("/nonexistent-dir/report.json", "x");
-  EXPECT_EQ(ExitCodeOf(st), ExitCode::kOutputFailed);
-  EXPECT_EQ(st.message(), "write /nonexistent-dir/report.json: No such file or directory");
 }
 
 }  // namespace

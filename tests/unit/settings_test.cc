@@ -1,4 +1,4 @@
-#include "userspace/settings.h"
+#include "userspace/cli/settings.h"
 
 #include <gtest/gtest.h>
 

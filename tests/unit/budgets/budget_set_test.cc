@@ -1,8 +1,8 @@
-#include "userspace/budgets/budget_set.h"
+#include "userspace/analyzers/budgets/budget_set.h"
 
 #include <gtest/gtest.h>
 
-#include "userspace/budgets/preset.h"
+#include "userspace/presets/budget_preset.h"
 
 namespace gridprobe::budgets {
 namespace {

@@ -1,4 +1,4 @@
-#include "userspace/budgets/cli.h"
+#include "userspace/cli/presets_commands.h"
 
 #include <gtest/gtest.h>
 
@@ -100,7 +100,7 @@ TEST_F(CliTest, BudgetsCheckFailsOnError) {
   EXPECT_EQ(BudgetsCheck(report, "interactive", 20, false, catalog_, out_, err_), 1);
   EXPECT_EQ(out_.str(),
             "gridprobe: budget error: sort p95 150 ms over its 100 ms budget (1.50x, error, "
-            "userVisible) for 1 window since 2025-01-01T12:00:00Z\n"
+            "userVisible) for 1 window since 2025-01-01T12:00:00.000Z\n"
             "budgets check: FAILED: 1 violation (worst: error) of budget preset 'interactive'; 1 "
             "of 2 operations judged (others have no budget or fewer than 20 calls)\n");
 }

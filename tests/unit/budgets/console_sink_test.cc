@@ -1,4 +1,4 @@
-#include "userspace/budgets/console_sink.h"
+#include "userspace/sinks/console_events.h"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
-#include "userspace/budgets/evaluator.h"
+#include "userspace/analyzers/budgets/evaluator.h"
 
 #include <gtest/gtest.h>
 
-#include "userspace/budgets/preset.h"
+#include "userspace/presets/budget_preset.h"
 
 namespace gridprobe::budgets {
 namespace {
@@ -108,7 +108,7 @@ TEST(EvaluatorTest, OpensAfterConsecutiveBadWindows) {
   EXPECT_EQ(e.windows, 2);
   EXPECT_EQ(e.message,
             "sort p95 150 ms over its 100 ms budget (1.50x, error, userVisible) for 2 windows "
-            "since 2023-11-14T22:14:00Z");
+            "since 2023-11-14T22:14:00.000Z");
 }
 
 TEST(EvaluatorTest, ResolvesAfterConsecutiveGoodWindows) {
@@ -301,7 +301,7 @@ TEST(EvaluatorTest, MemoryMetricsOnlyWhenMeasured) {
   EXPECT_EQ(sink.events[0].severity, Severity::kCritical);
   EXPECT_EQ(sink.events[0].message,
             "sort live_bytes 4 KiB over its 1 KiB budget (4.00x, critical, userVisible) for 2 "
-            "windows since 2023-11-14T22:13:40Z");
+            "windows since 2023-11-14T22:13:40.000Z");
 }
 
 TEST(EvaluatorTest, ReportJson) {
@@ -331,8 +331,8 @@ TEST(EvaluatorTest, ReportJson) {
   EXPECT_EQ(sort["severity"], "error");
   EXPECT_EQ(sort["impact"], "userVisible");
   EXPECT_EQ(sort["state"], "resolved");
-  EXPECT_EQ(sort["since"], "2023-11-14T22:13:20Z");
-  EXPECT_EQ(sort["until"], "2023-11-14T22:14:00Z");
+  EXPECT_EQ(sort["since"], "2023-11-14T22:13:20.000Z");
+  EXPECT_EQ(sort["until"], "2023-11-14T22:14:00.000Z");
   EXPECT_EQ(sort["windows"], 2);
   const nlohmann::json& filter = j["violations"][1];
   EXPECT_EQ(filter["state"], "open");
@@ -468,7 +468,7 @@ TEST_F(ForecastTest, ReportedInJson) {
   ASSERT_EQ(j["predictions"].size(), 1u);
   EXPECT_EQ(j["predictions"][0]["operation"], "sort");
   EXPECT_NEAR(j["predictions"][0]["eta_s"].get<double>(), 250, 1e-6);
-  EXPECT_EQ(j["predictions"][0]["crosses_at"], "2023-11-14T22:18:30Z");
+  EXPECT_EQ(j["predictions"][0]["crosses_at"], "2023-11-14T22:18:30.000Z");
 }
 
 // Operations that come and go, change places, or have too few calls in

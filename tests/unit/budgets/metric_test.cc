@@ -1,4 +1,4 @@
-#include "userspace/budgets/metric.h"
+#include "userspace/analyzers/budgets/metric.h"
 
 #include <gtest/gtest.h>
 

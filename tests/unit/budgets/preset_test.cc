@@ -1,4 +1,4 @@
-#include "userspace/budgets/preset.h"
+#include "userspace/presets/budget_preset.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "userspace/budgets/report.h"
+#include "userspace/analyzers/budgets/report.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "userspace/budgets/trend.h"
+#include "userspace/analyzers/budgets/trend.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "userspace/config/config.h"
+#include "userspace/cli/config.h"
 
 #include <gtest/gtest.h>
 
@@ -119,7 +119,7 @@ TEST_F(ConfigTest, UnknownKeys) {
             "g.yaml:2:3: unknown key 'min_call' in 'budget_options'; did you mean 'min_calls'?");
   EXPECT_EQ(Error("colour: red\n"),
             "g.yaml:1:1: unknown key 'colour' (expected one of: presets, budgets, memory, "
-            "interval, duration, report, budget_options, alerts, max_threads, debug_dir)");
+            "interval, duration, report, budget_options, alerts, max_threads, debug_dir, events_jsonl)");
 }
 
 TEST_F(ConfigTest, WrongTypes) {

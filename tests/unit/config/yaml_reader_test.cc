@@ -1,4 +1,4 @@
-#include "userspace/config/yaml_reader.h"
+#include "base/yaml_reader.h"
 
 #include <gtest/gtest.h>
 

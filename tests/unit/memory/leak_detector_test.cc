@@ -1,4 +1,4 @@
-#include "userspace/memory/leak_detector.h"
+#include "userspace/analyzers/memory/leak_detector.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,287 @@
+#include "userspace/cli/config.h"
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace gridprobe::config {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& Keys(absl::string_view section) {
+  static const auto* top = new std::vector<std::string>{
+      "presets", "budgets",        "memory", "interval",    "duration",
+      "report",  "budget_options", "alerts", "max_threads", "debug_dir", "events_jsonl"};
+  static const auto* report = new std::vector<std::string>{"json"};
+  static const auto* options = new std::vector<std::string>{
+      "min_calls", "open_after", "resolve_after", "horizon", "severities"};
+  static const auto* severities = new std::vector<std::string>{"warning", "error", "critical"};
+  static const auto* alert = new std::vector<std::string>{"type"};
+  if (section == "report") return *report;
+  if (section == "budget_options") return *options;
+  if (section == "severities") return *severities;
+  if (section == "alert") return *alert;
+  return *top;
+}
+
+// Parses one file; `dir` resolves relative paths.
+class Parser {
+ public:
+  Parser(const YamlReader& reader, const budgets::PresetCatalog& catalog, fs::path dir)
+      : reader_(reader), catalog_(catalog), dir_(std::move(dir)) {}
+
+  absl::Status Parse(const Value& root, Config* config) {
+    if (!root.node.IsMap() && !root.node.IsNull()) {
+      return reader_.Expected(root, "a map of settings");
+    }
+    absl::StatusOr<std::vector<Entry>> entries = reader_.Map(root, Keys(""));
+    if (!entries.ok()) return entries.status();
+    for (const Entry& e : *entries) {
+      absl::Status status = Setting(e, config);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Setting(const Entry& e, Config* config) {
+    const Value& v = e.value;
+    if (e.key == "presets") return Presets(v, config);
+    if (e.key == "budgets") return Budgets(v, config);
+    if (e.key == "memory") {
+      static const auto* kModes = new std::vector<std::string>{"off", "ops", "full"};
+      absl::StatusOr<std::string> mode = reader_.OneOf(v, *kModes);
+      if (!mode.ok()) return mode.status();
+      config->memory = *ParseMemoryMode(*mode);
+      return absl::OkStatus();
+    }
+    if (e.key == "interval") {
+      absl::StatusOr<absl::Duration> d = reader_.Duration(v);
+      if (!d.ok()) return d.status();
+      if (*d < kMinInterval) {
+        return reader_.ErrorAt(v.mark, "'interval': must be at least 100ms");
+      }
+      config->interval = *d;
+      return absl::OkStatus();
+    }
+    if (e.key == "duration") return Assign(reader_.Duration(v), &config->duration);
+    if (e.key == "report") {
+      absl::StatusOr<std::vector<Entry>> entries = reader_.Map(v, Keys("report"));
+      if (!entries.ok()) return entries.status();
+      for (const Entry& r : *entries) {
+        absl::Status status = Path(r.value, &config->report_json);
+        if (!status.ok()) return status;
+      }
+      return absl::OkStatus();
+    }
+    if (e.key == "budget_options") return Options(v, &config->budget_options);
+    if (e.key == "alerts") return Alerts(v, config);
+    if (e.key == "events_jsonl") {
+      // "-" is stdout, not a path next to the file.
+      absl::StatusOr<std::string> text = reader_.String(v);
+      if (!text.ok()) return text.status();
+      if (*text == "-") {
+        config->events_jsonl = "-";
+        return absl::OkStatus();
+      }
+      return Path(v, &config->events_jsonl);
+    }
+    if (e.key == "max_threads") {
+      absl::StatusOr<int64_t> n = reader_.Integer(v, 1, 1 << 20);
+      if (!n.ok()) return n.status();
+      config->max_threads = static_cast<int>(*n);
+      return absl::OkStatus();
+    }
+    return Path(v, &config->debug_dir);  // debug_dir, the only key left
+  }
+
+  template <typename T>
+  static absl::Status Assign(absl::StatusOr<T> value, T* out) {
+    if (!value.ok()) return value.status();
+    *out = *std::move(value);
+    return absl::OkStatus();
+  }
+
+  std::string Resolve(const std::string& path) const {
+    if (path.empty() || fs::path(path).is_absolute()) return path;
+    return (dir_ / path).lexically_normal().string();
+  }
+
+  absl::Status Path(const Value& v, std::string* out) {
+    absl::StatusOr<std::string> s = reader_.String(v);
+    if (!s.ok()) return s.status();
+    if (s->empty()) return reader_.Expected(v, "a path");
+    *out = Resolve(*s);
+    return absl::OkStatus();
+  }
+
+  absl::Status Presets(const Value& v, Config* config) {
+    std::vector<Value> items;
+    if (v.node.IsSequence()) {
+      absl::StatusOr<std::vector<Value>> list = reader_.List(v);
+      if (!list.ok()) return list.status();
+      items = *std::move(list);
+    } else if (v.node.IsScalar()) {
+      items.push_back(v);
+    } else {
+      return reader_.Expected(v, "a library preset name or a list of them");
+    }
+    if (items.empty()) return reader_.Expected(v, "at least one library preset");
+    std::vector<std::string> known;
+    for (const budgets::PresetInfo& info : catalog_.LibraryPresets()) known.push_back(info.name);
+    config->presets.clear();
+    for (const Value& item : items) {
+      absl::StatusOr<std::string> name = reader_.String(item);
+      if (!name.ok()) return name.status();
+      if (name->empty()) return reader_.Expected(item, "a library preset name or file");
+      if (budgets::IsPresetPath(*name)) {
+        config->presets.push_back(Resolve(*name));
+        continue;
+      }
+      if (!catalog_.FindLibraryPreset(*name).has_value()) {
+        return reader_.ErrorAt(
+            item.mark,
+            absl::StrCat("unknown library preset '", *name, "'", DidYouMean(*name, known),
+                         " (known: ", known.empty() ? "none" : absl::StrJoin(known, ", "), ")"));
+      }
+      config->presets.push_back(*name);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Budgets(const Value& v, Config* config) {
+    absl::StatusOr<std::string> name = reader_.String(v);
+    if (!name.ok()) return name.status();
+    if (name->empty()) return reader_.Expected(v, "a budget preset name or file");
+    if (budgets::IsPresetPath(*name)) {
+      std::string path = Resolve(*name);
+      absl::StatusOr<std::string> text = ReadDocument(path);
+      if (!text.ok()) return reader_.ErrorAt(v.mark, text.status().message());
+      config->budgets = path;
+    } else {
+      if (!catalog_.FindBudgetPreset(*name).has_value()) {
+        return reader_.ErrorAt(v.mark, catalog_.UnknownBudgetPreset(*name));
+      }
+      config->budgets = *name;
+    }
+    // A broken preset is reported now, with its own file and line.
+    absl::StatusOr<budgets::BudgetSet> set = budgets::LoadBudgetSet(config->budgets, catalog_);
+    return set.status();
+  }
+
+  absl::Status Options(const Value& v, budgets::EvaluatorOptions* options) {
+    absl::StatusOr<std::vector<Entry>> entries = reader_.Map(v, Keys("budget_options"));
+    if (!entries.ok()) return entries.status();
+    for (const Entry& e : *entries) {
+      if (e.key == "horizon") {
+        absl::StatusOr<absl::Duration> d = reader_.Duration(e.value);
+        if (!d.ok()) return d.status();
+        if (*d <= absl::ZeroDuration()) {
+          return reader_.ErrorAt(e.value.mark, "'budget_options.horizon': must be longer than 0");
+        }
+        options->horizon = *d;
+      } else if (e.key == "severities") {
+        absl::Status status = Severities(e.value, options);
+        if (!status.ok()) return status;
+      } else {
+        absl::StatusOr<int64_t> n = e.key == "min_calls"
+                                        ? reader_.Integer(e.value, 0, 1'000'000'000)
+                                        : reader_.Integer(e.value, 1, 1000);
+        if (!n.ok()) return n.status();
+        if (e.key == "min_calls") options->min_calls = *n;
+        if (e.key == "open_after") options->open_after = static_cast<int>(*n);
+        if (e.key == "resolve_after") options->resolve_after = static_cast<int>(*n);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Severities(const Value& v, budgets::EvaluatorOptions* options) {
+    absl::StatusOr<std::vector<Entry>> entries = reader_.Map(v, Keys("severities"));
+    if (!entries.ok()) return entries.status();
+    if (entries->size() != 3) {
+      return reader_.ErrorAt(
+          v.mark, absl::StrCat("'", v.path, "': set all of warning, error and critical"));
+    }
+    budgets::Severities s;
+    for (const Entry& e : *entries) {
+      absl::StatusOr<double> ratio = reader_.PositiveNumber(e.value);
+      if (!ratio.ok()) return ratio.status();
+      (e.key == "warning" ? s.warning : e.key == "error" ? s.error : s.critical) = *ratio;
+    }
+    if (!(s.warning <= s.error && s.error <= s.critical)) {
+      return reader_.ErrorAt(
+          v.mark,
+          absl::StrCat("'", v.path, "': expected warning <= error <= critical, got warning ",
+                       s.warning, ", error ", s.error, ", critical ", s.critical));
+    }
+    options->severities = s;
+    return absl::OkStatus();
+  }
+
+  absl::Status Alerts(const Value& v, Config* config) {
+    absl::StatusOr<std::vector<Value>> items = reader_.List(v);
+    if (!items.ok()) return items.status();
+    config->alerts.clear();
+    for (const Value& item : *items) {
+      if (!item.node.IsMap()) return reader_.Expected(item, "a map with 'type'");
+      // The type decides which keys are allowed, so it is read first.
+      const YAML::Node& map = item.node;  // const: a lookup must not insert
+      YAML::Node type_node = map["type"];
+      if (!type_node) {
+        return reader_.ErrorAt(item.mark, absl::StrCat("'", item.path, "': missing 'type'"));
+      }
+      Value type_value{type_node, type_node.Mark().line < 0 ? item.mark : type_node.Mark(),
+                       absl::StrCat(item.path, ".type")};
+      absl::StatusOr<std::string> type = reader_.String(type_value);
+      if (!type.ok()) return type.status();
+      if (*type != "console") {
+        return reader_.ErrorAt(type_value.mark,
+                               absl::StrCat("alert destination '", *type,
+                                            "' is not supported yet (supported: console)"));
+      }
+      absl::StatusOr<std::vector<Entry>> entries = reader_.Map(item, Keys("alert"));
+      if (!entries.ok()) return entries.status();
+      config->alerts.push_back(AlertDestination{*type});
+    }
+    return absl::OkStatus();
+  }
+
+  const YamlReader& reader_;
+  const budgets::PresetCatalog& catalog_;
+  fs::path dir_;
+};
+
+}  // namespace
+
+absl::Duration DefaultInterval(bool judging_budgets) {
+  return judging_budgets ? absl::Seconds(10) : absl::Seconds(1);
+}
+
+
+absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view filename,
+                                   const budgets::PresetCatalog& catalog, const EnvLookup& env) {
+  YamlReader reader{std::string(filename), env};
+  absl::StatusOr<YAML::Node> root = reader.Parse(text);
+  if (!root.ok()) return root.status();
+  Config config;
+  config.source = std::string(filename);
+  Parser parser(reader, catalog, fs::path(std::string(filename)).parent_path());
+  absl::Status status = parser.Parse(reader.Root(*root), &config);
+  if (!status.ok()) return status;
+  return config;
+}
+
+absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view filename) {
+  return ParseConfig(text, filename, budgets::PresetCatalog::Default(), ProcessEnv());
+}
+
+absl::StatusOr<Config> LoadConfig(const std::string& path) {
+  absl::StatusOr<std::string> text = ReadDocument(path);
+  if (!text.ok()) return text.status();
+  return ParseConfig(*text, path);
+}
+
+}  // namespace gridprobe::config
