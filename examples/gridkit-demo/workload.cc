@@ -193,6 +193,7 @@ double Worker::Elapsed() const {
 template <typename Fn>
 void Worker::Measure(Op op, Fn&& call) {
   OpSamples& samples = samples_[Index(op)];
+  const uint64_t slowed_before = faults_.slowed(op);
   uint64_t start = MonotonicNs();
   try {
     call();
@@ -202,6 +203,7 @@ void Worker::Measure(Op op, Fn&& call) {
   }
   uint64_t end = MonotonicNs();
   samples.latencies_ns.push_back(end - start);
+  if (faults_.slowed(op) != slowed_before) ++samples.slowed;
 }
 
 void Worker::Call(Op op) {
