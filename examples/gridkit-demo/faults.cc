@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace gridkit_demo {
 namespace {
@@ -86,8 +87,8 @@ MemoryCounts FaultMemory::Counts(Op op) const {
 }
 
 FaultInjector::FaultInjector(const std::array<OpFaults, kNumOps>& faults, uint64_t seed,
-                             FaultMemory* memory)
-    : faults_(faults), memory_(memory), rng_(seed) {}
+                             FaultMemory* memory, ElapsedFn elapsed)
+    : faults_(faults), memory_(memory), elapsed_(std::move(elapsed)), rng_(seed) {}
 
 bool FaultInjector::Chance(double percent) {
   if (percent <= 0) return false;
@@ -99,10 +100,21 @@ void FaultInjector::Checkpoint(const char* op_name, int stage) {
   std::optional<Op> op = OpFromName(op_name);
   if (!op) return;
   const OpFaults& f = faults_[Index(*op)];
-  if (f.slow_ms > 0 && Chance(f.slow_percent)) BurnCpu(f.slow_ms);
-  if (f.leak_bytes > 0) memory_->Leak(*op, f.leak_bytes);
-  if (f.cache_bytes > 0) memory_->AddToCache(*op, f.cache_bytes, f.cache_max_bytes);
-  if (Chance(f.throw_percent)) throw Cancelled(std::string(op_name) + " cancelled");
+  // Whole-run spans hold any time: the clock is read only when some span needs it.
+  const double t = f.Timed() ? elapsed_() : 0;
+  // Chances are drawn in and out of the span alike, so that a span only masks the decisions
+  // the same seed makes without it.
+  if (f.slow_ms > 0 && Chance(f.slow_percent) && f.slow_span.Contains(t)) {
+    BurnCpu(f.slow_ms);
+    ++slowed_[Index(*op)];
+  }
+  if (f.leak_bytes > 0 && f.leak_span.Contains(t)) memory_->Leak(*op, f.leak_bytes);
+  if (f.cache_bytes > 0 && f.cache_span.Contains(t)) {
+    memory_->AddToCache(*op, f.cache_bytes, f.cache_max_bytes);
+  }
+  if (Chance(f.throw_percent) && f.throw_span.Contains(t)) {
+    throw Cancelled(std::string(op_name) + " cancelled");
+  }
 }
 
 void BurnCpu(double ms) {

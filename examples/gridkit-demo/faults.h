@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -72,21 +73,32 @@ class FaultMemory {
   std::array<PerOp, kNumOps> ops_;
 };
 
+// Seconds since the run's start: the time fault spans are measured in.
+using ElapsedFn = std::function<double()>;
+
 // One per worker thread: decides, per call, which faults fire.
 class FaultInjector {
  public:
-  FaultInjector(const std::array<OpFaults, kNumOps>& faults, uint64_t seed, FaultMemory* memory);
+  // `elapsed` is read at stage 0 of the calls of operations that have a fault with a span.
+  FaultInjector(const std::array<OpFaults, kNumOps>& faults, uint64_t seed, FaultMemory* memory,
+                ElapsedFn elapsed);
 
-  // The ExecContext checkpoint. Acts on stage 0 only, i.e. once per operation call.
-  // Throws Cancelled when a --throw fault fires; runs after the other faults of the call.
+  // The ExecContext checkpoint. Acts on stage 0 only, i.e. once per operation call, and only
+  // with the faults whose span holds the time of that stage 0. Throws Cancelled when a --throw
+  // fault fires; runs after the other faults of the call.
   void Checkpoint(const char* op, int stage);
+
+  // Calls of `op` so far in which the --slow fault burned CPU, including calls that then threw.
+  uint64_t slowed(Op op) const { return slowed_[Index(op)]; }
 
  private:
   bool Chance(double percent);
 
   const std::array<OpFaults, kNumOps>& faults_;
   FaultMemory* memory_;
+  ElapsedFn elapsed_;
   std::mt19937_64 rng_;
+  std::array<uint64_t, kNumOps> slowed_{};
 };
 
 // Keeps the CPU busy (hashing a buffer) until `ms` milliseconds of CLOCK_MONOTONIC passed.

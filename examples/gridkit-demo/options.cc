@@ -14,6 +14,9 @@
 namespace gridkit_demo {
 namespace {
 
+// Bounds --duration and fault spans.
+constexpr double kMaxSeconds = 1e7;
+
 absl::Status Bad(absl::string_view flag, absl::string_view value, absl::string_view want) {
   return absl::InvalidArgumentError(absl::StrCat(flag, " ", value, ": expected ", want));
 }
@@ -57,10 +60,16 @@ std::optional<uint64_t> ParseBytes(absl::string_view text) {
   return v * unit;
 }
 
-// Splits "OP=REST" and resolves OP.
-absl::StatusOr<std::pair<Op, absl::string_view>> SplitOpSpec(absl::string_view flag,
-                                                             absl::string_view value,
-                                                             absl::string_view want) {
+// A fault flag's value "OP=BODY[/FROM-TO]", split.
+struct FaultSpec {
+  Op op;
+  absl::string_view body;  // What the fault does, e.g. "150@20" for --slow.
+  TimeSpan span;           // The whole run without "/FROM-TO".
+};
+
+// Resolves OP and parses the optional span; `want` names the expected form in errors.
+absl::StatusOr<FaultSpec> SplitFaultSpec(absl::string_view flag, absl::string_view value,
+                                         absl::string_view want) {
   size_t eq = value.find('=');
   std::optional<Op> op =
       eq == absl::string_view::npos ? std::nullopt : OpFromName(std::string(value.substr(0, eq)));
@@ -70,7 +79,22 @@ absl::StatusOr<std::pair<Op, absl::string_view>> SplitOpSpec(absl::string_view f
                             " with OP one of rowModelBuild, filter, sort, group, "
                             "paginate, render"));
   }
-  return std::make_pair(*op, value.substr(eq + 1));
+  FaultSpec spec{*op, value.substr(eq + 1), TimeSpan{}};
+  size_t slash = spec.body.find('/');
+  if (slash == absl::string_view::npos) return spec;
+  absl::string_view span = spec.body.substr(slash + 1);
+  spec.body = spec.body.substr(0, slash);
+  size_t dash = span.find('-');
+  std::optional<double> from, to;
+  if (dash != absl::string_view::npos) {
+    from = ParseDouble(span.substr(0, dash), 0, kMaxSeconds);
+    to = ParseDouble(span.substr(dash + 1), 0, kMaxSeconds);
+  }
+  if (!from || !to || *to <= *from) {
+    return Bad(flag, value, "a span /FROM-TO in seconds after the start with 0 <= FROM < TO");
+  }
+  spec.span = TimeSpan{*from, *to};
+  return spec;
 }
 
 // Splits "A@B" into its two halves.
@@ -94,7 +118,7 @@ absl::Status ApplyFlag(absl::string_view flag, absl::string_view value, Options&
     if (!v) return Bad(flag, value, "calls per second in [0, 1000000]");
     options.rate = *v;
   } else if (flag == "--duration") {
-    std::optional<double> v = ParseDouble(value, 0, 1e7);
+    std::optional<double> v = ParseDouble(value, 0, kMaxSeconds);
     if (!v) return Bad(flag, value, "seconds >= 0");
     options.duration_s = *v;
   } else if (flag == "--seed") {
@@ -105,38 +129,53 @@ absl::Status ApplyFlag(absl::string_view flag, absl::string_view value, Options&
     if (value.empty()) return Bad(flag, value, "a file name");
     options.truth_path = std::string(value);
   } else if (flag == "--slow") {
-    absl::StatusOr<std::pair<Op, absl::string_view>> spec = SplitOpSpec(flag, value, "OP=MS@PCT");
+    constexpr absl::string_view kWant = "OP=MS@PCT[/FROM-TO]";
+    absl::StatusOr<FaultSpec> spec = SplitFaultSpec(flag, value, kWant);
     if (!spec.ok()) return spec.status();
-    auto parts = SplitAt(spec->second);
+    auto parts = SplitAt(spec->body);
     std::optional<double> ms = parts ? ParseDouble(parts->first, 0, 1e6) : std::nullopt;
     std::optional<double> pct = parts ? ParseDouble(parts->second, 0, 100) : std::nullopt;
-    if (!ms || !pct) return Bad(flag, value, "OP=MS@PCT with MS >= 0 and PCT in [0, 100]");
-    options.faults[Index(spec->first)].slow_ms = *ms;
-    options.faults[Index(spec->first)].slow_percent = *pct;
+    if (!ms || !pct) {
+      return Bad(flag, value, absl::StrCat(kWant, " with MS >= 0 and PCT in [0, 100]"));
+    }
+    OpFaults& f = options.faults[Index(spec->op)];
+    f.slow_ms = *ms;
+    f.slow_percent = *pct;
+    f.slow_span = spec->span;
   } else if (flag == "--leak") {
-    absl::StatusOr<std::pair<Op, absl::string_view>> spec = SplitOpSpec(flag, value, "OP=BYTES");
+    constexpr absl::string_view kWant = "OP=BYTES[/FROM-TO]";
+    absl::StatusOr<FaultSpec> spec = SplitFaultSpec(flag, value, kWant);
     if (!spec.ok()) return spec.status();
-    std::optional<uint64_t> bytes = ParseBytes(spec->second);
-    if (!bytes || *bytes < kMinFaultBlockBytes) return Bad(flag, value, "OP=BYTES with BYTES >= 16");
-    options.faults[Index(spec->first)].leak_bytes = *bytes;
+    std::optional<uint64_t> bytes = ParseBytes(spec->body);
+    if (!bytes || *bytes < kMinFaultBlockBytes) {
+      return Bad(flag, value, absl::StrCat(kWant, " with BYTES >= 16"));
+    }
+    OpFaults& f = options.faults[Index(spec->op)];
+    f.leak_bytes = *bytes;
+    f.leak_span = spec->span;
   } else if (flag == "--cache") {
-    absl::StatusOr<std::pair<Op, absl::string_view>> spec =
-        SplitOpSpec(flag, value, "OP=BYTES@MAXBYTES");
+    constexpr absl::string_view kWant = "OP=BYTES@MAXBYTES[/FROM-TO]";
+    absl::StatusOr<FaultSpec> spec = SplitFaultSpec(flag, value, kWant);
     if (!spec.ok()) return spec.status();
-    auto parts = SplitAt(spec->second);
+    auto parts = SplitAt(spec->body);
     std::optional<uint64_t> bytes = parts ? ParseBytes(parts->first) : std::nullopt;
     std::optional<uint64_t> max = parts ? ParseBytes(parts->second) : std::nullopt;
     if (!bytes || !max || *bytes < kMinFaultBlockBytes || *max < *bytes) {
-      return Bad(flag, value, "OP=BYTES@MAXBYTES with 16 <= BYTES <= MAXBYTES");
+      return Bad(flag, value, absl::StrCat(kWant, " with 16 <= BYTES <= MAXBYTES"));
     }
-    options.faults[Index(spec->first)].cache_bytes = *bytes;
-    options.faults[Index(spec->first)].cache_max_bytes = *max;
+    OpFaults& f = options.faults[Index(spec->op)];
+    f.cache_bytes = *bytes;
+    f.cache_max_bytes = *max;
+    f.cache_span = spec->span;
   } else if (flag == "--throw") {
-    absl::StatusOr<std::pair<Op, absl::string_view>> spec = SplitOpSpec(flag, value, "OP=PCT");
+    constexpr absl::string_view kWant = "OP=PCT[/FROM-TO]";
+    absl::StatusOr<FaultSpec> spec = SplitFaultSpec(flag, value, kWant);
     if (!spec.ok()) return spec.status();
-    std::optional<double> pct = ParseDouble(spec->second, 0, 100);
-    if (!pct) return Bad(flag, value, "OP=PCT with PCT in [0, 100]");
-    options.faults[Index(spec->first)].throw_percent = *pct;
+    std::optional<double> pct = ParseDouble(spec->body, 0, 100);
+    if (!pct) return Bad(flag, value, absl::StrCat(kWant, " with PCT in [0, 100]"));
+    OpFaults& f = options.faults[Index(spec->op)];
+    f.throw_percent = *pct;
+    f.throw_span = spec->span;
   } else {
     return absl::InvalidArgumentError(absl::StrCat("unknown flag ", flag, " (see --help)"));
   }
@@ -179,18 +218,20 @@ std::string Usage() {
   return R"(usage: gridkit-demo [flags]
 Drives libgridkit like an interactive application: every thread owns a Grid and repeats
 buildRowModel, filter, sort, group, paginate, render.
-  --rows N            rows per grid (20000)
-  --threads T         worker threads, one Grid each (2)
-  --rate R            operation calls per second over all threads, 0 = unpaced (40)
-  --duration S        seconds, decimals allowed, 0 = until SIGINT/SIGTERM (30)
-  --seed S            random seed for data, parameters and faults (1)
-  --wait-start        after loading data, print the ready line and wait for SIGUSR1
-  --truth FILE        write measured per-operation facts as JSON at exit
-  --slow OP=MS@PCT    in PCT% of OP calls, burn MS ms of CPU inside the call
-  --leak OP=BYTES     every OP call leaks BYTES
-  --cache OP=BYTES@MAX  every OP call adds BYTES to a FIFO cache bounded at MAX bytes
-  --throw OP=PCT      in PCT% of OP calls, cancel the call with an exception
+  --rows N                        rows per grid (20000)
+  --threads T                     worker threads, one Grid each (2)
+  --rate R                        operation calls per second over all threads, 0 = unpaced (40)
+  --duration S                    seconds, decimals allowed, 0 = until SIGINT/SIGTERM (30)
+  --seed S                        random seed for data, parameters and faults (1)
+  --wait-start                    after loading data, print the ready line and wait for SIGUSR1
+  --truth FILE                    write measured per-operation facts as JSON at exit
+  --slow OP=MS@PCT[/FROM-TO]      in PCT% of OP calls, burn MS ms of CPU inside the call
+  --leak OP=BYTES[/FROM-TO]       every OP call leaks BYTES
+  --cache OP=BYTES@MAX[/FROM-TO]  every OP call adds BYTES to a FIFO cache bounded at MAX bytes
+  --throw OP=PCT[/FROM-TO]        in PCT% of OP calls, cancel the call with an exception
 OP: rowModelBuild, filter, sort, group, paginate, render. BYTES take a K, M or G suffix.
+/FROM-TO: the fault acts only on calls starting FROM <= t < TO seconds after the workers
+start (decimals allowed); without it, for the whole run.
 Fault flags may be repeated, once per OP.
 )";
 }

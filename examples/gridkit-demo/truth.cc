@@ -25,6 +25,7 @@ LatencyStats MergeStats(const std::vector<ThreadSamples>& threads, Op op) {
   for (const ThreadSamples& thread : threads) {
     const OpSamples& samples = thread[Index(op)];
     all.insert(all.end(), samples.latencies_ns.begin(), samples.latencies_ns.end());
+    stats.slowed += samples.slowed;
     stats.thrown += samples.thrown;
   }
   if (all.empty()) return stats;
@@ -58,9 +59,10 @@ nlohmann::json TruthJson(const RunFacts& facts) {
   for (size_t i = 0; i < kNumOps; ++i) {
     const LatencyStats& s = facts.ops[i];
     std::string name(kOpNames[i]);
-    operations[name] = {{"calls", s.calls},   {"thrown", s.thrown}, {"mean_ns", s.mean_ns},
-                        {"min_ns", s.min_ns}, {"max_ns", s.max_ns}, {"p50_ns", s.p50_ns},
-                        {"p95_ns", s.p95_ns}, {"p99_ns", s.p99_ns}, {"total_ns", s.total_ns}};
+    operations[name] = {{"calls", s.calls},      {"slowed", s.slowed}, {"thrown", s.thrown},
+                        {"mean_ns", s.mean_ns},  {"min_ns", s.min_ns}, {"max_ns", s.max_ns},
+                        {"p50_ns", s.p50_ns},    {"p95_ns", s.p95_ns}, {"p99_ns", s.p99_ns},
+                        {"total_ns", s.total_ns}};
     const MemoryCounts& m = facts.memory[i];
     memory[name] = {{"leaked_bytes", m.leaked_bytes},
                     {"leaked_allocs", m.leaked_allocs},

@@ -19,6 +19,7 @@ namespace gridkit_demo {
 // What one thread saw of one operation.
 struct OpSamples {
   std::vector<uint64_t> latencies_ns;  // Calls that returned normally.
+  uint64_t slowed = 0;                 // Of those, the calls the --slow fault burned CPU in.
   uint64_t thrown = 0;                 // Calls that ended in an exception.
 };
 
@@ -26,6 +27,7 @@ using ThreadSamples = std::array<OpSamples, kNumOps>;
 
 struct LatencyStats {
   uint64_t calls = 0;
+  uint64_t slowed = 0;  // Of `calls`.
   uint64_t thrown = 0;
   double mean_ns = 0;
   uint64_t min_ns = 0;

@@ -27,11 +27,14 @@ TEST(MergeStatsTest, MergesThreadsAndKeepsThrownApart) {
   std::vector<ThreadSamples> threads(2);
   threads[0][Index(Op::kSort)].latencies_ns = {300, 100};
   threads[0][Index(Op::kSort)].thrown = 2;
+  threads[0][Index(Op::kSort)].slowed = 1;
   threads[1][Index(Op::kSort)].latencies_ns = {200, 400};
   threads[1][Index(Op::kSort)].thrown = 1;
+  threads[1][Index(Op::kSort)].slowed = 2;
   LatencyStats s = MergeStats(threads, Op::kSort);
   EXPECT_EQ(s.calls, 4u);
   EXPECT_EQ(s.thrown, 3u);
+  EXPECT_EQ(s.slowed, 3u);
   EXPECT_EQ(s.total_ns, 1000u);
   EXPECT_EQ(s.mean_ns, 250);
   EXPECT_EQ(s.min_ns, 100u);
@@ -42,6 +45,7 @@ TEST(MergeStatsTest, MergesThreadsAndKeepsThrownApart) {
 
   LatencyStats none = MergeStats(threads, Op::kGroup);
   EXPECT_EQ(none.calls, 0u);
+  EXPECT_EQ(none.slowed, 0u);
   EXPECT_EQ(none.p50_ns, 0u);
 }
 
@@ -53,6 +57,7 @@ TEST(TruthJsonTest, HasEveryOperationAndTotals) {
   facts.elapsed_s = 1.5;
   facts.ops[Index(Op::kSort)].calls = 5;
   facts.ops[Index(Op::kSort)].thrown = 2;
+  facts.ops[Index(Op::kSort)].slowed = 3;
   facts.ops[Index(Op::kRender)].calls = 7;
   facts.memory[Index(Op::kRender)].leaked_bytes = 4096;
   facts.memory[Index(Op::kRender)].leaked_allocs = 1;
@@ -63,8 +68,8 @@ TEST(TruthJsonTest, HasEveryOperationAndTotals) {
   EXPECT_EQ(j["thrown_total"], 2);
   for (std::string_view op : kOpNames) {
     const nlohmann::json& o = j["operations"][std::string(op)];
-    for (const char* key : {"calls", "thrown", "mean_ns", "min_ns", "max_ns", "p50_ns", "p95_ns",
-                            "p99_ns", "total_ns"}) {
+    for (const char* key : {"calls", "slowed", "thrown", "mean_ns", "min_ns", "max_ns", "p50_ns",
+                            "p95_ns", "p99_ns", "total_ns"}) {
       EXPECT_TRUE(o.contains(key)) << op << "." << key;
     }
     const nlohmann::json& m = j["memory"][std::string(op)];
@@ -74,6 +79,8 @@ TEST(TruthJsonTest, HasEveryOperationAndTotals) {
     }
   }
   EXPECT_EQ(j["operations"]["sort"]["thrown"], 2);
+  EXPECT_EQ(j["operations"]["sort"]["slowed"], 3);
+  EXPECT_EQ(j["operations"]["render"]["slowed"], 0);
   EXPECT_EQ(j["memory"]["render"]["leaked_bytes"], 4096);
 }
 

@@ -178,16 +178,22 @@ Worker::Worker(int index, const Options& options, gridkit::Grid grid, FaultMemor
       options_(options),
       grid_(std::move(grid)),
       // Distinct streams per thread and per purpose, all derived from --seed.
-      faults_(options.faults, options.seed * 1'000'003 + 2 * index + 1, memory),
+      faults_(options.faults, options.seed * 1'000'003 + 2 * index + 1, memory,
+              [this] { return Elapsed(); }),
       rng_(options.seed * 1'000'003 + 2 * index),
       view_size_(grid_.row_count()) {
   ctx_.checkpoint = [this](const char* op, int stage) { faults_.Checkpoint(op, stage); };
   for (OpSamples& samples : samples_) samples.latencies_ns.reserve(1024);
 }
 
+double Worker::Elapsed() const {
+  return std::chrono::duration<double>(Clock::now() - start_).count();
+}
+
 template <typename Fn>
 void Worker::Measure(Op op, Fn&& call) {
   OpSamples& samples = samples_[Index(op)];
+  const uint64_t slowed_before = faults_.slowed(op);
   uint64_t start = MonotonicNs();
   try {
     call();
@@ -197,6 +203,7 @@ void Worker::Measure(Op op, Fn&& call) {
   }
   uint64_t end = MonotonicNs();
   samples.latencies_ns.push_back(end - start);
+  if (faults_.slowed(op) != slowed_before) ++samples.slowed;
 }
 
 void Worker::Call(Op op) {
@@ -244,6 +251,7 @@ void Worker::Call(Op op) {
 }
 
 void Worker::Run(Clock::time_point start, StopSignal& stop) {
+  start_ = start;
   Pacer pacer(start, options_.rate, index_, options_.threads);
   try {
     while (true) {

@@ -78,6 +78,8 @@ class Worker {
   const std::string& error() const { return error_; }
 
  private:
+  // Seconds since Run()'s start.
+  double Elapsed() const;
   void Call(Op op);
   // Times `call` and records it as a returned or thrown call of `op`.
   template <typename Fn>
@@ -86,6 +88,7 @@ class Worker {
   int index_;
   const Options& options_;
   gridkit::Grid grid_;
+  std::chrono::steady_clock::time_point start_;  // Set by Run().
   FaultInjector faults_;
   gridkit::ExecContext ctx_;
   std::mt19937_64 rng_;  // Parameters only; faults draw from their own stream.

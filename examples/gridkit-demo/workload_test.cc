@@ -96,5 +96,54 @@ TEST(WorkerTest, RunsTheCycleInOrder) {
   EXPECT_GT(s[Index(Op::kGroup)].thrown, 0u);
 }
 
+TEST(WorkerTest, FaultsFollowTheirSpansInRunTime) {
+  Options options;
+  options.rows = 2000;
+  options.threads = 1;
+  options.rate = 0;
+  const TimeSpan whole_run{0, 1000};  // Bounded, so the real elapsed time is read.
+  const TimeSpan never{1000, 2000};
+  OpFaults& build = options.faults[Index(Op::kRowModelBuild)];
+  build.leak_bytes = 64;
+  build.leak_span = whole_run;
+  OpFaults& sort = options.faults[Index(Op::kSort)];
+  sort.slow_ms = 0.001;
+  sort.slow_percent = 100;
+  OpFaults& group = options.faults[Index(Op::kGroup)];  // Slowed, then thrown.
+  group.slow_ms = 0.001;
+  group.slow_percent = 100;
+  group.throw_percent = 100;
+  OpFaults& paginate = options.faults[Index(Op::kPaginate)];
+  paginate.slow_ms = 0.001;
+  paginate.slow_percent = 100;
+  paginate.slow_span = never;
+  OpFaults& render = options.faults[Index(Op::kRender)];
+  render.leak_bytes = 64;
+  render.leak_span = never;
+  FaultMemory memory;
+  gridkit::Grid grid(DemoSchema());
+  grid.setData(GenerateRows(options.rows, 1));
+  Worker worker(0, options, std::move(grid), &memory);
+  StopSignal stop;
+  std::thread stopper([&stop] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    stop.Stop();
+  });
+  worker.Run(std::chrono::steady_clock::now(), stop);
+  stopper.join();
+  ASSERT_EQ(worker.error(), "");
+  const ThreadSamples& s = worker.samples();
+  ASSERT_GT(s[Index(Op::kRender)].latencies_ns.size(), 0u);
+  EXPECT_EQ(memory.Counts(Op::kRowModelBuild).leaked_allocs,
+            s[Index(Op::kRowModelBuild)].latencies_ns.size());
+  EXPECT_EQ(s[Index(Op::kSort)].slowed, s[Index(Op::kSort)].latencies_ns.size());
+  // Thrown calls feed no statistics, slowed included.
+  EXPECT_GT(s[Index(Op::kGroup)].thrown, 0u);
+  EXPECT_EQ(s[Index(Op::kGroup)].slowed, 0u);
+  EXPECT_EQ(s[Index(Op::kPaginate)].slowed, 0u);
+  EXPECT_EQ(memory.Counts(Op::kRender).leaked_allocs, 0u);
+  EXPECT_EQ(s[Index(Op::kFilter)].slowed, 0u);
+}
+
 }  // namespace
 }  // namespace gridkit_demo
