@@ -111,21 +111,27 @@ static __always_inline struct op_hist *proc_hist_of(__u32 op)
 	return h;
 }
 
-static __always_inline void count_unwound(__u32 op)
-{
-	struct op_hist *h = hist_of(op);
+/* What one probe hit does to an operation's histogram. */
+enum hist_update {
+	HIST_SAMPLE,	/* a call returned after `ns` */
+	HIST_UNWOUND,	/* an exception or longjmp left the call */
+	HIST_UNTRACKED, /* the call could not be timed (nesting too deep) */
+};
 
-	if (h)
-		h->unwound++;
-	h = proc_hist_of(op);
-	if (h)
-		h->unwound++;
-}
-
-static __always_inline void add_sample(struct op_hist *h, __u64 ns)
+static __always_inline void apply(struct op_hist *h, enum hist_update what, __u64 ns)
 {
 	__u32 b;
 
+	if (!h)
+		return;
+	if (what == HIST_UNWOUND) {
+		h->unwound++;
+		return;
+	}
+	if (what == HIST_UNTRACKED) {
+		h->untracked++;
+		return;
+	}
 	if (h->count == 0 || ns < h->min_ns)
 		h->min_ns = ns;
 	if (ns > h->max_ns)
@@ -137,15 +143,11 @@ static __always_inline void add_sample(struct op_hist *h, __u64 ns)
 		h->buckets[b]++;
 }
 
-static __always_inline void record(__u32 op, __u64 ns)
+/* The global histogram of `op`, then the calling process's (attach --all). */
+static __always_inline void update(__u32 op, enum hist_update what, __u64 ns)
 {
-	struct op_hist *h = hist_of(op);
-
-	if (h)
-		add_sample(h, ns);
-	h = proc_hist_of(op);
-	if (h)
-		add_sample(h, ns);
+	apply(hist_of(op), what, ns);
+	apply(proc_hist_of(op), what, ns);
 }
 
 /* Drop frames at stack addresses below `sp` (or at it, when `inclusive`):
@@ -161,7 +163,7 @@ static __always_inline void pop_unwound(struct thread_frames *tf, __u64 sp, int 
 		f = &tf->frames[(d - 1) & (GP_MAX_FRAMES - 1)];
 		if (f->sp > sp || (!inclusive && f->sp == sp))
 			break;
-		count_unwound(f->op);
+		update(f->op, HIST_UNWOUND, 0);
 		tf->depth = d - 1;
 	}
 }
@@ -174,7 +176,6 @@ int BPF_KPROBE(op_enter)
 	__u64 sp = PT_REGS_SP(ctx);
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct thread_frames *tf;
-	struct op_hist *h;
 	__u32 d;
 
 	tf = bpf_map_lookup_elem(&threads, &tid);
@@ -201,12 +202,7 @@ int BPF_KPROBE(op_enter)
 	return 0;
 
 untracked:
-	h = hist_of(op);
-	if (h)
-		h->untracked++;
-	h = proc_hist_of(op);
-	if (h)
-		h->untracked++;
+	update(op, HIST_UNTRACKED, 0);
 	return 0;
 }
 
@@ -232,7 +228,7 @@ static __always_inline void leave(__u64 sp, __u64 now)
 	if (f->sp != sp)
 		return;
 	tf->depth = d - 1;
-	record(f->op, now - f->start_ns);
+	update(f->op, HIST_SAMPLE, now - f->start_ns);
 }
 
 /* Safe mode: at each ret and tail-call jump, before it executes. */

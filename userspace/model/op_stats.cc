@@ -20,6 +20,7 @@ OpStats MakeOpStats(const OpIdentity& id, const Histogram& w, double seconds) {
   s.p95_ns = w.Percentile(0.95);
   s.p99_ns = w.Percentile(0.99);
   s.total_ns = w.sum();
+  s.histogram = std::make_shared<const Histogram>(w);
   return s;
 }
 

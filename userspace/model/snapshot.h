@@ -5,11 +5,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/time/time.h"
+#include "userspace/model/histogram.h"
 
 namespace gridprobe {
 
@@ -113,6 +115,9 @@ struct OpStats {
   uint64_t p95_ns = 0;
   uint64_t p99_ns = 0;
   uint64_t total_ns = 0;
+  // The window's (or run's) histogram itself, shared by every copy of the
+  // snapshot; null in snapshots read back from a saved report.
+  std::shared_ptr<const Histogram> histogram;
 
   // Memory accounting of the operation's category; absent when memory
   // tracking is off.
