@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -113,6 +114,10 @@ struct OpStats {
   uint64_t p95_ns = 0;
   uint64_t p99_ns = 0;
   uint64_t total_ns = 0;
+  // The window's latency histogram, its non-empty buckets only as
+  // (Histogram bucket index, calls): what lets a sink merge windows into
+  // exact percentiles of a longer period.
+  std::vector<std::pair<uint32_t, uint64_t>> buckets;
 
   // Memory accounting of the operation's category; absent when memory
   // tracking is off.
