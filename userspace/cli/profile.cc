@@ -33,6 +33,7 @@
 #include "userspace/sinks/console_table.h"
 #include "userspace/sinks/events_jsonl.h"
 #include "userspace/sinks/report_file.h"
+#include "userspace/sinks/reports/reports_sink.h"
 
 namespace gridprobe {
 namespace {
@@ -86,6 +87,14 @@ absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
   if (!settings.report_json.empty()) {
     GP_RETURN_IF_ERROR(CheckOutputPath(settings.report_json, "--report-json"));
     sinks.owned.push_back(std::make_unique<ReportFileSink>(settings.report_json));
+  }
+  if (!settings.report_dir.empty()) {
+    reports::ReportsOptions o;
+    o.dir = settings.report_dir;
+    o.every = settings.report_every;
+    GP_ASSIGN_OR_RETURN(o.formats, reports::ParseReportFormats(settings.report_format));
+    GP_RETURN_IF_ERROR(reports::CheckReportDir(o.dir));
+    sinks.owned.push_back(std::make_unique<reports::ReportsSink>(std::move(o)));
   }
   if (!settings.events_jsonl.empty()) {
     GP_ASSIGN_OR_RETURN(std::unique_ptr<EventsJsonlSink> jsonl,

@@ -61,6 +61,11 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
   cmd->add_option("--duration", f->duration,
                   "Stop after this long (default 0: at Ctrl-C or when the target exits)");
   cmd->add_option("--report-json", f->report_json, "Write the final report here");
+  cmd->add_option("--report-dir", f->report_dir,
+                  "Write scheduled reports (and a whole-run one at exit) into this directory");
+  cmd->add_option("--report-every", f->report_every, "With --report-dir: one report per period");
+  cmd->add_option("--report-format", f->report_format,
+                  "With --report-dir: json, csv, html, comma-separated (default json)");
   cmd->add_option("--events-jsonl", f->events_jsonl,
                   "Write every event as one JSON line here, as it happens ('-': stdout)");
   cmd->add_option("--max-threads", f->max_threads, "Target threads tracked at once")
@@ -140,6 +145,11 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   }
   s.report_json = f.Given("--report-json") ? f.report_json : file.report_json;
   s.events_jsonl = f.Given("--events-jsonl") ? f.events_jsonl : file.events_jsonl;
+  s.report_dir = f.report_dir;
+  s.report_format = f.report_format;
+  if (f.Given("--report-every")) {
+    GP_ASSIGN_OR_RETURN(s.report_every, ParseDurationFlag("report-every", f.report_every, true));
+  }
   s.live = !f.quiet;
 
   s.session.memory = s.memory;

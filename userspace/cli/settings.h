@@ -30,6 +30,9 @@ struct ProfileFlags {
   std::string duration;
   std::string report_json;
   std::string events_jsonl;
+  std::string report_every;   // scheduled reports (docs/report-format.md)
+  std::string report_dir;
+  std::string report_format = "json";
   uint32_t max_threads = 4096;
   std::string memory;
   std::string budgets;
@@ -62,6 +65,10 @@ struct Settings {
   AgentOptions agent;
   std::string report_json;   // empty: no report file
   std::string events_jsonl;  // empty: none; "-": stdout
+  // Scheduled reports: a directory, a period (zero: whole run only), formats.
+  std::string report_dir;
+  absl::Duration report_every = absl::ZeroDuration();
+  std::string report_format = "json";
   bool live = true;          // the live table every window
   budgets::EvaluatorOptions budget_options;
   ProbeSessionOptions session;

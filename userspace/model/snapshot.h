@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
@@ -118,6 +119,10 @@ struct OpStats {
   // The window's (or run's) histogram itself, shared by every copy of the
   // snapshot; null in snapshots read back from a saved report.
   std::shared_ptr<const Histogram> histogram;
+  // The window's latency histogram, its non-empty buckets only as
+  // (Histogram bucket index, calls): what lets a sink merge windows into
+  // exact percentiles of a longer period.
+  std::vector<std::pair<uint32_t, uint64_t>> buckets;
 
   // Memory accounting of the operation's category; absent when memory
   // tracking is off.
