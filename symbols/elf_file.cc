@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +56,11 @@ absl::StatusOr<std::unique_ptr<ElfFile>> ElfFile::Open(const std::string& path) 
                       : err == EACCES ? ExitCode::kPermission
                                       : ExitCode::kFailure);
   }
+  struct stat st;
+  if (fstat(file->fd_, &st) != 0) {
+    return ErrnoError(errno, absl::StrCat("stat ", path), ExitCode::kFailure);
+  }
+  file->file_size_ = static_cast<uint64_t>(st.st_size);
   file->elf_ = elf_begin(file->fd_, ELF_C_READ, nullptr);
   if (file->elf_ == nullptr || elf_kind(AsElf(file->elf_)) != ELF_K_ELF) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrCat(path, " is not an ELF file")),
@@ -108,7 +114,7 @@ absl::Status ElfFile::Index() {
       Elf_Scn* symscn = elf_getscn(elf, sh.sh_link);
       GElf_Shdr symsh;
       Elf_Data* syms = symscn ? elf_getdata(symscn, nullptr) : nullptr;
-      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      size_t count = data != nullptr && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
       for (size_t i = 0; data != nullptr && syms != nullptr && i < count; ++i) {
         GElf_Rela rela;
         if (gelf_getrela(data, static_cast<int>(i), &rela) == nullptr) continue;
@@ -154,7 +160,7 @@ absl::Status ElfFile::Index() {
     }
     if (sh.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
-      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      size_t count = data != nullptr && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
       for (size_t i = 0; data != nullptr && i < count; ++i) {
         GElf_Dyn dyn;
         if (gelf_getdyn(data, static_cast<int>(i), &dyn) == nullptr) continue;
@@ -176,7 +182,7 @@ absl::Status ElfFile::Index() {
       if (wanted == SHT_SYMTAB) has_symtab_ = true;
       Elf_Data* data = elf_getdata(scn, nullptr);
       if (data == nullptr || sh.sh_entsize == 0) continue;
-      size_t count = sh.sh_size / sh.sh_entsize;
+      size_t count = data->d_size / sh.sh_entsize;
       for (size_t i = 0; i < count; ++i) {
         GElf_Sym sym;
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
@@ -201,6 +207,14 @@ absl::Status ElfFile::Index() {
         s.ifunc = type == STT_GNU_IFUNC;
         s.global = bind == STB_GLOBAL || bind == STB_WEAK;
         s.from_dynsym = wanted == SHT_DYNSYM;
+        if (sym.st_shndx < SHN_LORESERVE) {
+          GElf_Shdr home;
+          Elf_Scn* home_scn = elf_getscn(elf, sym.st_shndx);
+          if (home_scn != nullptr && gelf_getshdr(home_scn, &home) != nullptr &&
+              home.sh_addr + home.sh_size >= home.sh_addr) {
+            s.section_end = home.sh_addr + home.sh_size;
+          }
+        }
         functions_.push_back(std::move(s));
       }
     }
@@ -234,7 +248,7 @@ const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {
                              [](uint64_t v, const ElfSymbol* s) { return v < s->vaddr; });
   if (it == by_address_.begin()) return nullptr;
   const ElfSymbol* s = *(it - 1);
-  return vaddr < s->vaddr + s->size ? s : nullptr;
+  return vaddr - s->vaddr < s->size ? s : nullptr;
 }
 
 bool ElfFile::InPlt(uint64_t vaddr) const {
@@ -280,8 +294,26 @@ absl::StatusOr<uint64_t> ElfFile::FileOffset(uint64_t vaddr) const {
                       ExitCode::kBadInput);
 }
 
+uint64_t ElfFile::BytesAt(uint64_t vaddr) const {
+  for (const LoadSegment& seg : segments_) {
+    if (vaddr >= seg.vaddr && vaddr - seg.vaddr < seg.filesz) {
+      const uint64_t offset = vaddr - seg.vaddr + seg.offset;
+      const uint64_t in_file = offset < file_size_ ? file_size_ - offset : 0;
+      return std::min(seg.filesz - (vaddr - seg.vaddr), in_file);
+    }
+  }
+  return 0;
+}
+
 absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadAt(uint64_t vaddr, uint64_t size) const {
   GP_ASSIGN_OR_RETURN(uint64_t offset, FileOffset(vaddr));
+  if (const uint64_t held = BytesAt(vaddr); size > held) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrFormat(
+                            "%s: %d bytes at 0x%x run past its loadable segment or the file "
+                            "(%d bytes there)",
+                            path_, size, vaddr, held)),
+                        ExitCode::kBadInput);
+  }
   std::vector<uint8_t> bytes(size);
   size_t done = 0;
   while (done < size) {
@@ -293,6 +325,24 @@ absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadAt(uint64_t vaddr, uint64_t si
   }
   bytes.resize(done);
   return bytes;
+}
+
+absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadSymbol(const ElfSymbol& sym) const {
+  auto bad = [&](const std::string& why) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrFormat(
+                            "%s: symbol %s claims %d bytes at 0x%x, but %s: the file is damaged "
+                            "or crafted",
+                            path_, sym.name, sym.size, sym.vaddr, why)),
+                        ExitCode::kBadInput);
+  };
+  if (sym.section_end != 0 &&
+      (sym.vaddr > sym.section_end || sym.size > sym.section_end - sym.vaddr)) {
+    return bad(absl::StrFormat("its section ends at 0x%x", sym.section_end));
+  }
+  if (const uint64_t held = BytesAt(sym.vaddr); sym.size > held) {
+    return bad(absl::StrFormat("its segment and the file hold %d bytes there", held));
+  }
+  return ReadAt(sym.vaddr, sym.size);
 }
 
 }  // namespace gridprobe::symbols

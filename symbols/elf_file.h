@@ -21,6 +21,9 @@ struct ElfSymbol {
   bool ifunc = false;     // STT_GNU_IFUNC: the address is the resolver's
   bool global = false;    // STB_GLOBAL or STB_WEAK
   bool from_dynsym = false;
+  // End address of the section the symbol is in (0: not known): a size
+  // claiming more is a damaged or crafted file.
+  uint64_t section_end = 0;
 };
 
 struct LoadSegment {
@@ -82,16 +85,26 @@ class ElfFile {
   // Uses the PT_LOAD segment that contains it, so unusual layouts (offset !=
   // vaddr, prelinked bases) are handled.
   absl::StatusOr<uint64_t> FileOffset(uint64_t vaddr) const;
-  // The bytes of [vaddr, vaddr+size) as the file holds them.
+  // The bytes of [vaddr, vaddr+size) as the file holds them. The range must
+  // lie in one loadable segment's file bytes and in the file: a size read from
+  // the file is never trusted to allocate (kBadInput otherwise).
   absl::StatusOr<std::vector<uint8_t>> ReadAt(uint64_t vaddr, uint64_t size) const;
+  // The code of function `sym`, bounded like ReadAt and by its section; an
+  // error names the file and the symbol.
+  absl::StatusOr<std::vector<uint8_t>> ReadSymbol(const ElfSymbol& sym) const;
+  // Size of the file on disk (fstat when opened).
+  uint64_t file_size() const { return file_size_; }
 
  private:
   ElfFile() = default;
   absl::Status Index();
+  // How many bytes of one loadable segment the file holds from `vaddr` on.
+  uint64_t BytesAt(uint64_t vaddr) const;
   void SortByAddress();
 
   std::string path_;
   int fd_ = -1;
+  uint64_t file_size_ = 0;
   void* elf_ = nullptr;  // Elf*, kept opaque so libelf stays out of the header
   bool has_symtab_ = false;
   bool is_dyn_ = false;

@@ -78,12 +78,11 @@ absl::StatusOr<std::vector<CodeRange>> PartsOf(
     const ElfFile& elf, const ElfSymbol& sym,
     const std::map<std::string, const ElfSymbol*>& by_name) {
   std::vector<CodeRange> parts;
-  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadAt(sym.vaddr, sym.size));
+  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadSymbol(sym));
   parts.push_back({sym.vaddr, std::move(body)});
   auto cold = by_name.find(sym.name + ".cold");
   if (cold != by_name.end() && cold->second->size > 0) {
-    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                        elf.ReadAt(cold->second->vaddr, cold->second->size));
+    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, elf.ReadSymbol(*cold->second));
     parts.push_back({cold->second->vaddr, std::move(bytes)});
   }
   return parts;
