@@ -6,6 +6,7 @@
 #include <libelf.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status.h"
+#include "symbols/target_file.h"
 
 namespace gridprobe::symbols {
 namespace {
@@ -48,18 +50,13 @@ absl::StatusOr<std::unique_ptr<ElfFile>> ElfFile::Open(const std::string& path) 
   }
   std::unique_ptr<ElfFile> file(new ElfFile());
   file->path_ = path;
-  file->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file->fd_ < 0) {
-    int err = errno;
-    return ErrnoError(err, absl::StrCat("open ", path),
-                      err == ENOENT ? ExitCode::kNotFound
-                      : err == EACCES ? ExitCode::kPermission
-                                      : ExitCode::kFailure);
-  }
+  GP_ASSIGN_OR_RETURN(file->fd_, OpenForReading(path));
   struct stat st;
   if (fstat(file->fd_, &st) != 0) {
     return ErrnoError(errno, absl::StrCat("stat ", path), ExitCode::kFailure);
   }
+  file->dev_ = static_cast<uint64_t>(st.st_dev);
+  file->inode_ = static_cast<uint64_t>(st.st_ino);
   file->file_size_ = static_cast<uint64_t>(st.st_size);
   file->elf_ = elf_begin(file->fd_, ELF_C_READ, nullptr);
   if (file->elf_ == nullptr || elf_kind(AsElf(file->elf_)) != ELF_K_ELF) {
@@ -292,6 +289,20 @@ absl::StatusOr<uint64_t> ElfFile::FileOffset(uint64_t vaddr) const {
   return WithExitCode(absl::NotFoundError(absl::StrFormat(
                           "%s: address 0x%x is in no loadable segment", path_, vaddr)),
                       ExitCode::kBadInput);
+}
+
+absl::StatusOr<uint32_t> ElfFile::Crc32() const {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::vector<uint8_t> buf(1 << 16);
+  for (off_t at = 0;;) {
+    ssize_t n = pread(fd_, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, absl::StrCat("read ", path_), ExitCode::kFailure);
+    if (n == 0) break;
+    crc = crc32(crc, buf.data(), static_cast<uInt>(n));
+    at += n;
+  }
+  return static_cast<uint32_t>(crc);
 }
 
 uint64_t ElfFile::BytesAt(uint64_t vaddr) const {

@@ -36,7 +36,9 @@ struct LoadSegment {
 
 class ElfFile {
  public:
-  // Opens and indexes `path`. Errors name the path.
+  // Opens and indexes `path`, a regular file; a path into a target's root
+  // (/proc/PID/root/...) is resolved inside that root (OpenForReading in
+  // target_file.h). Errors name the path.
   static absl::StatusOr<std::unique_ptr<ElfFile>> Open(const std::string& path);
   ~ElfFile();
   ElfFile(const ElfFile&) = delete;
@@ -92,8 +94,13 @@ class ElfFile {
   // The code of function `sym`, bounded like ReadAt and by its section; an
   // error names the file and the symbol.
   absl::StatusOr<std::vector<uint8_t>> ReadSymbol(const ElfSymbol& sym) const;
-  // Size of the file on disk (fstat when opened).
+  // The file actually opened (fstat): its device (as stat's st_dev), inode
+  // and size. A path names another file once it is replaced; these do not.
+  uint64_t dev() const { return dev_; }
+  uint64_t inode() const { return inode_; }
   uint64_t file_size() const { return file_size_; }
+  // CRC-32 of the whole file as opened (what .gnu_debuglink records).
+  absl::StatusOr<uint32_t> Crc32() const;
 
  private:
   ElfFile() = default;
@@ -104,6 +111,8 @@ class ElfFile {
 
   std::string path_;
   int fd_ = -1;
+  uint64_t dev_ = 0;
+  uint64_t inode_ = 0;
   uint64_t file_size_ = 0;
   void* elf_ = nullptr;  // Elf*, kept opaque so libelf stays out of the header
   bool has_symtab_ = false;
