@@ -142,8 +142,9 @@ absl::Status ElfFile::Index() {
       }
     }
     const char* section = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (section != nullptr && std::strcmp(section, ".gnu_debuglink") == 0 && debuglink_.empty()) {
+    if (section != nullptr && std::strcmp(section, ".gnu_debuglink") == 0 && !has_debuglink_) {
       // A NUL-terminated file name, padded to 4 bytes, then its CRC-32.
+      has_debuglink_ = true;
       Elf_Data* data = elf_getdata(scn, nullptr);
       if (data != nullptr && data->d_size >= 8) {
         const char* base = static_cast<const char*>(data->d_buf);

@@ -54,6 +54,9 @@ class ElfFile {
   // its separate debug file.
   const std::string& build_id() const { return build_id_; }
   const std::string& debuglink() const { return debuglink_; }
+  // Whether the file has a .gnu_debuglink section, even one whose name is
+  // empty or cannot be read (then debuglink() is "").
+  bool has_debuglink() const { return has_debuglink_; }
   uint32_t debuglink_crc() const { return debuglink_crc_; }
   // Adds the function symbols of `debug`, this file's separate debug file
   // (its .symtab; its code sections are empty), and remembers its path.
@@ -119,6 +122,7 @@ class ElfFile {
   bool is_dyn_ = false;
   std::string build_id_;
   std::string debuglink_;
+  bool has_debuglink_ = false;
   uint32_t debuglink_crc_ = 0;
   std::string debug_file_;
   std::vector<ElfSymbol> functions_;

@@ -174,7 +174,7 @@ absl::StatusOr<ResolvedModule> ResolveInElf(const LibraryPreset& preset,
                                             const std::string& open_path,
                                             const EntryPolicy& policy,
                                             const std::vector<std::string>& debug_dirs) {
-  LoadSeparateDebugInfo(*elf, path, debug_dirs);
+  GP_RETURN_IF_ERROR(LoadSeparateDebugInfo(*elf, path, debug_dirs).status());
   std::map<std::string, const ElfSymbol*> by_name;
   for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
 
