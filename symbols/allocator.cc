@@ -67,10 +67,8 @@ std::string BaseName(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool DefinesMalloc(const std::string& open_path) {
-  auto elf = ElfFile::Open(open_path);
-  if (!elf.ok()) return false;
-  for (const ElfSymbol& s : (*elf)->functions()) {
+bool DefinesMalloc(const ElfFile& elf) {
+  for (const ElfSymbol& s : elf.functions()) {
     if (s.name == "malloc" && s.global) return true;
   }
   return false;
@@ -81,13 +79,13 @@ bool DefinesMalloc(const std::string& open_path) {
 // jemalloc's new[] jumps to new) is seen through that one and not probed: a
 // second probe would only add traps. One at the address of a C function
 // (tcmalloc's delete is free) is that function, probed once.
-absl::Status AddCxxOperators(const std::string& open_path, const std::set<std::string>& emulated,
+absl::Status AddCxxOperators(const ElfFile& elf, const std::set<std::string>& emulated,
                              const std::set<uint64_t>& c_addresses, AllocatorModule* module) {
   std::vector<AllocatorFunction> cxx;
   std::set<uint64_t> family = c_addresses;
   for (const Spec& spec : CxxSpecs()) {
     EntryPolicy policy{emulated, spec.regs};
-    absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(open_path, spec.name, policy);
+    absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(elf, spec.name, policy);
     if (!sym.ok()) {
       if (ExitCodeOf(sym.status()) == ExitCode::kSymbolNotFound) continue;
       return sym.status();
@@ -148,15 +146,21 @@ absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::st
   }
   for (const auto& [family, mapping] : candidates) {
     std::string open_path = HostPathOf(pid, *mapping, proc_root);
-    if (!seen.insert(open_path).second || !DefinesMalloc(open_path)) continue;
+    if (!seen.insert(open_path).second) continue;
+    absl::StatusOr<std::unique_ptr<ElfFile>> elf = ElfFile::Open(open_path);
+    if (!elf.ok() || !DefinesMalloc(**elf)) continue;
+    GP_RETURN_IF_ERROR(
+        CheckMappedFile(pid, *mapping, open_path, (*elf)->dev(), (*elf)->inode()));
     AllocatorModule module;
     module.family = family;
     module.path = mapping->path;
     module.open_path = open_path;
+    module.file_dev = (*elf)->dev();
+    module.file_inode = (*elf)->inode();
     std::set<uint64_t> addresses;
     for (const Spec& spec : Specs()) {
       EntryPolicy policy{emulated, spec.regs};
-      absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(open_path, spec.name, policy);
+      absl::StatusOr<ResolvedSymbol> sym = ResolveFunction(**elf, spec.name, policy);
       if (!sym.ok()) {
         if (ExitCodeOf(sym.status()) == ExitCode::kSymbolNotFound) continue;  // optional ones
         return sym.status();
@@ -164,7 +168,7 @@ absl::StatusOr<AllocatorModule> ResolveAllocator(int pid, const std::set<std::st
       if (!addresses.insert(sym->vaddr).second) continue;  // alias of one already probed
       module.functions.push_back({spec.name, spec.kind, *std::move(sym)});
     }
-    GP_RETURN_IF_ERROR(AddCxxOperators(open_path, emulated, addresses, &module));
+    GP_RETURN_IF_ERROR(AddCxxOperators(**elf, emulated, addresses, &module));
     bool has_free = false;
     for (const AllocatorFunction& f : module.functions) has_free |= f.kind == AllocKind::kFree;
     if (!has_free) {

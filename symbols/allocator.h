@@ -2,6 +2,7 @@
 #ifndef GRIDPROBE_SYMBOLS_ALLOCATOR_H_
 #define GRIDPROBE_SYMBOLS_ALLOCATOR_H_
 
+#include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +33,10 @@ struct AllocatorModule {
   std::string family;     // "glibc", "jemalloc", "tcmalloc", "mimalloc", "executable"
   std::string path;       // as the target maps it
   std::string open_path;  // through /proc/PID/root
+  // The file opened and resolved, as in ResolvedModule: stat(open_path) must
+  // still give these right before attaching.
+  uint64_t file_dev = 0;
+  uint64_t file_inode = 0;
   std::vector<AllocatorFunction> functions;  // one per address (aliases probed once)
   // C++ operator new/delete: whether the module defines any, and the mangled
   // names of those probed because they do not go through malloc/free.

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "symbols/elf_file.h"
 
 namespace gridprobe::symbols {
@@ -21,10 +22,13 @@ std::vector<std::string> DefaultDebugDirs();
 // where NAME is the file's .gnu_debuglink; a candidate counts only when its
 // build-id (or, without one, the debuglink's CRC-32) matches. `path` is the
 // file as the target names it (for DIR/<file's dir>/NAME), `elf` is opened
-// through the path gridprobe reaches it by. Returns true when symbols were
-// added; a file that already has .symtab is left alone.
-bool LoadSeparateDebugInfo(ElfFile& elf, const std::string& path,
-                           const std::vector<std::string>& debug_dirs);
+// through the path gridprobe reaches it by (a target's files are opened inside
+// its root, ElfFile::Open). Returns true when symbols were added; a file that
+// already has .symtab is left alone. A debuglink that is not a plain file name
+// (empty, ".", "..", or holding a '/') is refused unopened, when no build-id
+// debug file was found: a one-line error (kBadInput) naming `path` and it.
+absl::StatusOr<bool> LoadSeparateDebugInfo(ElfFile& elf, const std::string& path,
+                                           const std::vector<std::string>& debug_dirs);
 
 // Why a stripped file has only dynamic symbols, for messages: "no debug file
 // for build-id 1a2b... in /usr/lib/debug, nor for debuglink libx.so.debug;

@@ -4,7 +4,9 @@
 #include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -17,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "base/status.h"
+#include "symbols/target_file.h"
 
 namespace gridprobe::symbols {
 namespace {
@@ -47,14 +50,14 @@ absl::StatusOr<std::unique_ptr<ElfFile>> ElfFile::Open(const std::string& path) 
   }
   std::unique_ptr<ElfFile> file(new ElfFile());
   file->path_ = path;
-  file->fd_ = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (file->fd_ < 0) {
-    int err = errno;
-    return ErrnoError(err, absl::StrCat("open ", path),
-                      err == ENOENT ? ExitCode::kNotFound
-                      : err == EACCES ? ExitCode::kPermission
-                                      : ExitCode::kFailure);
+  GP_ASSIGN_OR_RETURN(file->fd_, OpenForReading(path));
+  struct stat st;
+  if (fstat(file->fd_, &st) != 0) {
+    return ErrnoError(errno, absl::StrCat("stat ", path), ExitCode::kFailure);
   }
+  file->dev_ = static_cast<uint64_t>(st.st_dev);
+  file->inode_ = static_cast<uint64_t>(st.st_ino);
+  file->file_size_ = static_cast<uint64_t>(st.st_size);
   file->elf_ = elf_begin(file->fd_, ELF_C_READ, nullptr);
   if (file->elf_ == nullptr || elf_kind(AsElf(file->elf_)) != ELF_K_ELF) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrCat(path, " is not an ELF file")),
@@ -108,7 +111,7 @@ absl::Status ElfFile::Index() {
       Elf_Scn* symscn = elf_getscn(elf, sh.sh_link);
       GElf_Shdr symsh;
       Elf_Data* syms = symscn ? elf_getdata(symscn, nullptr) : nullptr;
-      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      size_t count = data != nullptr && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
       for (size_t i = 0; data != nullptr && syms != nullptr && i < count; ++i) {
         GElf_Rela rela;
         if (gelf_getrela(data, static_cast<int>(i), &rela) == nullptr) continue;
@@ -139,8 +142,9 @@ absl::Status ElfFile::Index() {
       }
     }
     const char* section = elf_strptr(elf, shstrndx, sh.sh_name);
-    if (section != nullptr && std::strcmp(section, ".gnu_debuglink") == 0 && debuglink_.empty()) {
+    if (section != nullptr && std::strcmp(section, ".gnu_debuglink") == 0 && !has_debuglink_) {
       // A NUL-terminated file name, padded to 4 bytes, then its CRC-32.
+      has_debuglink_ = true;
       Elf_Data* data = elf_getdata(scn, nullptr);
       if (data != nullptr && data->d_size >= 8) {
         const char* base = static_cast<const char*>(data->d_buf);
@@ -154,7 +158,7 @@ absl::Status ElfFile::Index() {
     }
     if (sh.sh_type == SHT_DYNAMIC) {
       Elf_Data* data = elf_getdata(scn, nullptr);
-      size_t count = sh.sh_entsize ? sh.sh_size / sh.sh_entsize : 0;
+      size_t count = data != nullptr && sh.sh_entsize ? data->d_size / sh.sh_entsize : 0;
       for (size_t i = 0; data != nullptr && i < count; ++i) {
         GElf_Dyn dyn;
         if (gelf_getdyn(data, static_cast<int>(i), &dyn) == nullptr) continue;
@@ -176,7 +180,7 @@ absl::Status ElfFile::Index() {
       if (wanted == SHT_SYMTAB) has_symtab_ = true;
       Elf_Data* data = elf_getdata(scn, nullptr);
       if (data == nullptr || sh.sh_entsize == 0) continue;
-      size_t count = sh.sh_size / sh.sh_entsize;
+      size_t count = data->d_size / sh.sh_entsize;
       for (size_t i = 0; i < count; ++i) {
         GElf_Sym sym;
         if (gelf_getsym(data, static_cast<int>(i), &sym) == nullptr) continue;
@@ -201,6 +205,14 @@ absl::Status ElfFile::Index() {
         s.ifunc = type == STT_GNU_IFUNC;
         s.global = bind == STB_GLOBAL || bind == STB_WEAK;
         s.from_dynsym = wanted == SHT_DYNSYM;
+        if (sym.st_shndx < SHN_LORESERVE) {
+          GElf_Shdr home;
+          Elf_Scn* home_scn = elf_getscn(elf, sym.st_shndx);
+          if (home_scn != nullptr && gelf_getshdr(home_scn, &home) != nullptr &&
+              home.sh_addr + home.sh_size >= home.sh_addr) {
+            s.section_end = home.sh_addr + home.sh_size;
+          }
+        }
         functions_.push_back(std::move(s));
       }
     }
@@ -234,7 +246,7 @@ const ElfSymbol* ElfFile::FunctionAt(uint64_t vaddr) const {
                              [](uint64_t v, const ElfSymbol* s) { return v < s->vaddr; });
   if (it == by_address_.begin()) return nullptr;
   const ElfSymbol* s = *(it - 1);
-  return vaddr < s->vaddr + s->size ? s : nullptr;
+  return vaddr - s->vaddr < s->size ? s : nullptr;
 }
 
 bool ElfFile::InPlt(uint64_t vaddr) const {
@@ -280,8 +292,40 @@ absl::StatusOr<uint64_t> ElfFile::FileOffset(uint64_t vaddr) const {
                       ExitCode::kBadInput);
 }
 
+absl::StatusOr<uint32_t> ElfFile::Crc32() const {
+  uLong crc = crc32(0L, Z_NULL, 0);
+  std::vector<uint8_t> buf(1 << 16);
+  for (off_t at = 0;;) {
+    ssize_t n = pread(fd_, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError(errno, absl::StrCat("read ", path_), ExitCode::kFailure);
+    if (n == 0) break;
+    crc = crc32(crc, buf.data(), static_cast<uInt>(n));
+    at += n;
+  }
+  return static_cast<uint32_t>(crc);
+}
+
+uint64_t ElfFile::BytesAt(uint64_t vaddr) const {
+  for (const LoadSegment& seg : segments_) {
+    if (vaddr >= seg.vaddr && vaddr - seg.vaddr < seg.filesz) {
+      const uint64_t offset = vaddr - seg.vaddr + seg.offset;
+      const uint64_t in_file = offset < file_size_ ? file_size_ - offset : 0;
+      return std::min(seg.filesz - (vaddr - seg.vaddr), in_file);
+    }
+  }
+  return 0;
+}
+
 absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadAt(uint64_t vaddr, uint64_t size) const {
   GP_ASSIGN_OR_RETURN(uint64_t offset, FileOffset(vaddr));
+  if (const uint64_t held = BytesAt(vaddr); size > held) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrFormat(
+                            "%s: %d bytes at 0x%x run past its loadable segment or the file "
+                            "(%d bytes there)",
+                            path_, size, vaddr, held)),
+                        ExitCode::kBadInput);
+  }
   std::vector<uint8_t> bytes(size);
   size_t done = 0;
   while (done < size) {
@@ -293,6 +337,24 @@ absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadAt(uint64_t vaddr, uint64_t si
   }
   bytes.resize(done);
   return bytes;
+}
+
+absl::StatusOr<std::vector<uint8_t>> ElfFile::ReadSymbol(const ElfSymbol& sym) const {
+  auto bad = [&](const std::string& why) {
+    return WithExitCode(absl::InvalidArgumentError(absl::StrFormat(
+                            "%s: symbol %s claims %d bytes at 0x%x, but %s: the file is damaged "
+                            "or crafted",
+                            path_, sym.name, sym.size, sym.vaddr, why)),
+                        ExitCode::kBadInput);
+  };
+  if (sym.section_end != 0 &&
+      (sym.vaddr > sym.section_end || sym.size > sym.section_end - sym.vaddr)) {
+    return bad(absl::StrFormat("its section ends at 0x%x", sym.section_end));
+  }
+  if (const uint64_t held = BytesAt(sym.vaddr); sym.size > held) {
+    return bad(absl::StrFormat("its segment and the file hold %d bytes there", held));
+  }
+  return ReadAt(sym.vaddr, sym.size);
 }
 
 }  // namespace gridprobe::symbols

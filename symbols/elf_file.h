@@ -21,6 +21,9 @@ struct ElfSymbol {
   bool ifunc = false;     // STT_GNU_IFUNC: the address is the resolver's
   bool global = false;    // STB_GLOBAL or STB_WEAK
   bool from_dynsym = false;
+  // End address of the section the symbol is in (0: not known): a size
+  // claiming more is a damaged or crafted file.
+  uint64_t section_end = 0;
 };
 
 struct LoadSegment {
@@ -33,7 +36,9 @@ struct LoadSegment {
 
 class ElfFile {
  public:
-  // Opens and indexes `path`. Errors name the path.
+  // Opens and indexes `path`, a regular file; a path into a target's root
+  // (/proc/PID/root/...) is resolved inside that root (OpenForReading in
+  // target_file.h). Errors name the path.
   static absl::StatusOr<std::unique_ptr<ElfFile>> Open(const std::string& path);
   ~ElfFile();
   ElfFile(const ElfFile&) = delete;
@@ -49,6 +54,9 @@ class ElfFile {
   // its separate debug file.
   const std::string& build_id() const { return build_id_; }
   const std::string& debuglink() const { return debuglink_; }
+  // Whether the file has a .gnu_debuglink section, even one whose name is
+  // empty or cannot be read (then debuglink() is "").
+  bool has_debuglink() const { return has_debuglink_; }
   uint32_t debuglink_crc() const { return debuglink_crc_; }
   // Adds the function symbols of `debug`, this file's separate debug file
   // (its .symtab; its code sections are empty), and remembers its path.
@@ -82,21 +90,39 @@ class ElfFile {
   // Uses the PT_LOAD segment that contains it, so unusual layouts (offset !=
   // vaddr, prelinked bases) are handled.
   absl::StatusOr<uint64_t> FileOffset(uint64_t vaddr) const;
-  // The bytes of [vaddr, vaddr+size) as the file holds them.
+  // The bytes of [vaddr, vaddr+size) as the file holds them. The range must
+  // lie in one loadable segment's file bytes and in the file: a size read from
+  // the file is never trusted to allocate (kBadInput otherwise).
   absl::StatusOr<std::vector<uint8_t>> ReadAt(uint64_t vaddr, uint64_t size) const;
+  // The code of function `sym`, bounded like ReadAt and by its section; an
+  // error names the file and the symbol.
+  absl::StatusOr<std::vector<uint8_t>> ReadSymbol(const ElfSymbol& sym) const;
+  // The file actually opened (fstat): its device (as stat's st_dev), inode
+  // and size. A path names another file once it is replaced; these do not.
+  uint64_t dev() const { return dev_; }
+  uint64_t inode() const { return inode_; }
+  uint64_t file_size() const { return file_size_; }
+  // CRC-32 of the whole file as opened (what .gnu_debuglink records).
+  absl::StatusOr<uint32_t> Crc32() const;
 
  private:
   ElfFile() = default;
   absl::Status Index();
+  // How many bytes of one loadable segment the file holds from `vaddr` on.
+  uint64_t BytesAt(uint64_t vaddr) const;
   void SortByAddress();
 
   std::string path_;
   int fd_ = -1;
+  uint64_t dev_ = 0;
+  uint64_t inode_ = 0;
+  uint64_t file_size_ = 0;
   void* elf_ = nullptr;  // Elf*, kept opaque so libelf stays out of the header
   bool has_symtab_ = false;
   bool is_dyn_ = false;
   std::string build_id_;
   std::string debuglink_;
+  bool has_debuglink_ = false;
   uint32_t debuglink_crc_ = 0;
   std::string debug_file_;
   std::vector<ElfSymbol> functions_;

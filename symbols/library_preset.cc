@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -16,10 +17,20 @@
 namespace gridprobe::symbols {
 namespace {
 
+// Errors quote the file's own text (keys, values): a control character in it
+// (a newline in a quoted key) must not break the one-line message.
+std::string Printable(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    out.push_back(absl::ascii_isprint(c) || static_cast<unsigned char>(c) >= 0x80 ? c : '?');
+  }
+  return out;
+}
+
 absl::Status ErrorAt(const std::string& file, const YAML::Mark& mark, absl::string_view what) {
   return WithExitCode(
       absl::InvalidArgumentError(absl::StrCat(file, ":", mark.line + 1, ":", mark.column + 1,
-                                              ": ", what)),
+                                              ": ", Printable(what))),
       ExitCode::kBadInput);
 }
 

@@ -1,5 +1,7 @@
 #include "symbols/proc_maps.h"
 
+#include <sys/sysmacros.h>
+
 #include <cerrno>
 #include <fstream>
 #include <sstream>
@@ -33,6 +35,13 @@ std::vector<Mapping> ParseMaps(absl::string_view text) {
     if (!ParseHex(range.first, &m.start) || !ParseHex(range.second, &m.end)) continue;
     m.perms = std::string(f[1]);
     if (!ParseHex(f[2], &m.file_offset)) continue;
+    std::pair<absl::string_view, absl::string_view> dev = absl::StrSplit(f[3], ':');
+    uint64_t dev_major = 0, dev_minor = 0;
+    if (!ParseHex(dev.first, &dev_major) || !ParseHex(dev.second, &dev_minor) ||
+        dev_major > 0xfff || dev_minor > 0xfffff) {
+      continue;
+    }
+    m.dev = makedev(static_cast<unsigned>(dev_major), static_cast<unsigned>(dev_minor));
     if (!absl::SimpleAtoi(f[4], &m.inode)) continue;
     if (f.size() == 6) {
       absl::string_view path = absl::StripLeadingAsciiWhitespace(f[5]);
@@ -68,6 +77,21 @@ std::string HostPathOf(int pid, const Mapping& mapping, const std::string& proc_
     return absl::StrFormat("%s/%d/map_files/%x-%x", proc_root, pid, mapping.start, mapping.end);
   }
   return absl::StrCat(proc_root, "/", pid, "/root", mapping.path);
+}
+
+absl::Status CheckMappedFile(int pid, const Mapping& mapping, const std::string& open_path,
+                             uint64_t dev, uint64_t inode) {
+  if (mapping.inode == 0 || (mapping.dev == dev && mapping.inode == inode)) {
+    return absl::OkStatus();
+  }
+  return WithExitCode(
+      absl::FailedPreconditionError(absl::StrFormat(
+          "process %d maps %s (device %x:%x, inode %d), but %s is another file (device %x:%x, "
+          "inode %d): it was replaced, or a directory on its path swapped, since the process "
+          "mapped it; gridprobe does not probe a file the process may not run",
+          pid, mapping.path, major(mapping.dev), minor(mapping.dev), mapping.inode, open_path,
+          major(dev), minor(dev), inode)),
+      ExitCode::kFailure);
 }
 
 }  // namespace gridprobe::symbols

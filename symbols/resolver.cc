@@ -78,12 +78,11 @@ absl::StatusOr<std::vector<CodeRange>> PartsOf(
     const ElfFile& elf, const ElfSymbol& sym,
     const std::map<std::string, const ElfSymbol*>& by_name) {
   std::vector<CodeRange> parts;
-  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadAt(sym.vaddr, sym.size));
+  GP_ASSIGN_OR_RETURN(std::vector<uint8_t> body, elf.ReadSymbol(sym));
   parts.push_back({sym.vaddr, std::move(body)});
   auto cold = by_name.find(sym.name + ".cold");
   if (cold != by_name.end() && cold->second->size > 0) {
-    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes,
-                        elf.ReadAt(cold->second->vaddr, cold->second->size));
+    GP_ASSIGN_OR_RETURN(std::vector<uint8_t> bytes, elf.ReadSymbol(*cold->second));
     parts.push_back({cold->second->vaddr, std::move(bytes)});
   }
   return parts;
@@ -170,21 +169,20 @@ absl::StatusOr<ResolvedSymbol> ResolveSymbol(const ElfFile& elf, const ElfSymbol
   return out;
 }
 
-}  // namespace
-
-absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
-                                             const std::string& path,
-                                             const std::string& open_path,
-                                             const EntryPolicy& policy,
-                                             const std::vector<std::string>& debug_dirs) {
-  GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
-  LoadSeparateDebugInfo(*elf, path, debug_dirs);
+absl::StatusOr<ResolvedModule> ResolveInElf(const LibraryPreset& preset,
+                                            std::unique_ptr<ElfFile> elf, const std::string& path,
+                                            const std::string& open_path,
+                                            const EntryPolicy& policy,
+                                            const std::vector<std::string>& debug_dirs) {
+  GP_RETURN_IF_ERROR(LoadSeparateDebugInfo(*elf, path, debug_dirs).status());
   std::map<std::string, const ElfSymbol*> by_name;
   for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
 
   ResolvedModule module;
   module.path = path;
   module.open_path = open_path;
+  module.file_dev = elf->dev();
+  module.file_inode = elf->inode();
   module.has_symtab = elf->has_symtab();
   module.debug_file = elf->debug_file();
   module.unwind = ReadUnwindFacts(*elf);
@@ -223,6 +221,17 @@ absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
     module.ops.push_back(std::move(op));
   }
   return module;
+}
+
+}  // namespace
+
+absl::StatusOr<ResolvedModule> ResolveInFile(const LibraryPreset& preset,
+                                             const std::string& path,
+                                             const std::string& open_path,
+                                             const EntryPolicy& policy,
+                                             const std::vector<std::string>& debug_dirs) {
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
+  return ResolveInElf(preset, std::move(elf), path, open_path, policy, debug_dirs);
 }
 
 const Mapping* FindPresetLibrary(const LibraryPreset& preset, const std::vector<Mapping>& maps) {
@@ -273,7 +282,9 @@ absl::StatusOr<ResolvedModule> ResolveInMapping(const LibraryPreset& preset, int
     }
     close(fd);
   }
-  return ResolveInFile(preset, library.path, open_path, policy, debug_dirs);
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
+  GP_RETURN_IF_ERROR(CheckMappedFile(pid, library, open_path, elf->dev(), elf->inode()));
+  return ResolveInElf(preset, std::move(elf), library.path, open_path, policy, debug_dirs);
 }
 
 absl::StatusOr<ResolvedModule> ResolveInProcess(const LibraryPreset& preset, int pid,
@@ -290,14 +301,19 @@ absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
                                                const std::string& name,
                                                const EntryPolicy& policy) {
   GP_ASSIGN_OR_RETURN(std::unique_ptr<ElfFile> elf, ElfFile::Open(open_path));
+  return ResolveFunction(*elf, name, policy);
+}
+
+absl::StatusOr<ResolvedSymbol> ResolveFunction(const ElfFile& elf, const std::string& name,
+                                               const EntryPolicy& policy) {
   std::map<std::string, const ElfSymbol*> by_name;
-  for (const ElfSymbol& s : elf->functions()) by_name.emplace(s.name, &s);
+  for (const ElfSymbol& s : elf.functions()) by_name.emplace(s.name, &s);
   auto it = by_name.find(name);
   if (it == by_name.end() || it->second->ifunc) {
-    return WithExitCode(absl::NotFoundError(absl::StrCat(open_path, " does not define ", name)),
+    return WithExitCode(absl::NotFoundError(absl::StrCat(elf.path(), " does not define ", name)),
                         ExitCode::kSymbolNotFound);
   }
-  return ResolveSymbol(*elf, *it->second, by_name, policy, ReadUnwindFacts(*elf));
+  return ResolveSymbol(elf, *it->second, by_name, policy, ReadUnwindFacts(elf));
 }
 
 absl::Status ChooseReturnModes(ResolvedModule* module, ReturnRequest flag, bool acknowledged) {

@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "symbols/debug_info.h"
+#include "symbols/elf_file.h"
 #include "symbols/library_preset.h"
 #include "symbols/probe_sites.h"
 #include "symbols/proc_maps.h"
@@ -49,6 +50,12 @@ struct ResolvedOperation {
 struct ResolvedModule {
   std::string path;       // as the target names it ("/usr/lib/libgridkit.so.1")
   std::string open_path;  // how gridprobe reaches it ("/proc/42/root/usr/lib/...")
+  // The file gridprobe opened and resolved (fstat; dev as stat's st_dev),
+  // checked against the mapping for a module of a process. A path is looked
+  // up again when probes are attached by it: stat(open_path) right before
+  // attaching must give these, or the sites belong to another file.
+  uint64_t file_dev = 0;
+  uint64_t file_inode = 0;
   bool has_symtab = false;
   std::string debug_file;     // separate debug file the symbols came from, or ""
   ModuleUnwindFacts unwind;
@@ -78,7 +85,9 @@ const Mapping* FindPresetLibrary(const LibraryPreset& preset, const std::vector<
 // The kLibraryNotMapped error for `pid`.
 absl::Status LibraryNotMappedError(const LibraryPreset& preset, int pid);
 
-// Resolves the preset in the file of `pid`'s mapping `library`.
+// Resolves the preset in the file of `pid`'s mapping `library`, read inside
+// the process's root; fails (CheckMappedFile) when the file found there is not
+// the one mapped.
 absl::StatusOr<ResolvedModule> ResolveInMapping(
     const LibraryPreset& preset, int pid, const Mapping& library, const EntryPolicy& policy,
     const std::string& proc_root = "/proc",
@@ -97,6 +106,9 @@ absl::StatusOr<ResolvedModule> ResolveInProcess(
 // an ELF file; NotFound (kSymbolNotFound) when the file does not define it.
 absl::StatusOr<ResolvedSymbol> ResolveFunction(const std::string& open_path,
                                                const std::string& name,
+                                               const EntryPolicy& policy);
+// The same in an opened file.
+absl::StatusOr<ResolvedSymbol> ResolveFunction(const ElfFile& elf, const std::string& name,
                                                const EntryPolicy& policy);
 
 }  // namespace gridprobe::symbols

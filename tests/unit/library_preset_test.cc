@@ -71,6 +71,18 @@ INSTANTIATE_TEST_SUITE_P(
                 "p.yaml:3:13: the preset needs 'operations:', a non-empty list"},
         BadCase{"name: [x\n", "p.yaml:2:1: end of sequence flow not found"}));
 
+// Found by library_preset_fuzz: a key holding a newline (or a NUL) made a
+// two-line error.
+TEST(LibraryPreset, ErrorsQuotingTheFileStayOnOneLine) {
+  for (const std::string& yaml : {std::string("name: x\n\"a\\nb\": 1\n"),
+                                 std::string("name: x\nlibrary:\0\n  match: y\n", 29)}) {
+    auto p = ParseLibraryPreset(yaml, "p.yaml");
+    ASSERT_FALSE(p.ok());
+    EXPECT_EQ(p.status().message().find('\n'), absl::string_view::npos) << p.status();
+    EXPECT_EQ(p.status().message().rfind("p.yaml:", 0), 0u) << p.status();
+  }
+}
+
 TEST(LibraryPreset, UnknownNameListsWhereItLooked) {
   auto p = LoadLibraryPreset("nosuch", {"/a", "/b"});
   ASSERT_FALSE(p.ok());

@@ -1,5 +1,7 @@
 #include "symbols/proc_maps.h"
 
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -25,10 +27,53 @@ TEST(ParseMaps, ReadsEveryField) {
   EXPECT_EQ(maps[1].path, "/opt/my lib/libgridkit.so.1");
   EXPECT_TRUE(maps[1].executable());
   EXPECT_EQ(maps[1].inode, 99u);
+  EXPECT_EQ(maps[1].dev, makedev(8, 1));
+  EXPECT_EQ(maps[2].dev, makedev(0, 0x1f));
   EXPECT_TRUE(maps[2].deleted);
   EXPECT_EQ(maps[2].path, "/tmp/libx.so");
   EXPECT_EQ(maps[3].path, "[stack]");
   EXPECT_EQ(maps[4].path, "");
+}
+
+TEST(ParseMaps, SkipsALineWithABadDevice) {
+  EXPECT_TRUE(ParseMaps("1000-2000 r-xp 00000000 zz:01 5 /lib/x.so\n").empty());
+  EXPECT_TRUE(ParseMaps("1000-2000 r-xp 00000000 0801 5 /lib/x.so\n").empty());
+  EXPECT_TRUE(ParseMaps("1000-2000 r-xp 00000000 1000:01 5 /lib/x.so\n").empty());
+}
+
+// The file gridprobe opened must be the one mapped: same device and inode.
+TEST(CheckMappedFile, RefusesAnotherFile) {
+  Mapping m;
+  m.path = "/usr/lib/libgridkit.so.1";
+  m.dev = makedev(0xfe, 0);
+  m.inode = 1234;
+  EXPECT_TRUE(CheckMappedFile(42, m, "/proc/42/root/usr/lib/libgridkit.so.1", makedev(0xfe, 0),
+                              1234)
+                  .ok());
+  absl::Status st =
+      CheckMappedFile(42, m, "/proc/42/root/usr/lib/libgridkit.so.1", makedev(0xfe, 0), 99);
+  EXPECT_EQ(st.message(),
+            "process 42 maps /usr/lib/libgridkit.so.1 (device fe:0, inode 1234), but "
+            "/proc/42/root/usr/lib/libgridkit.so.1 is another file (device fe:0, inode 99): it "
+            "was replaced, or a directory on its path swapped, since the process mapped it; "
+            "gridprobe does not probe a file the process may not run");
+  EXPECT_FALSE(CheckMappedFile(42, m, "p", makedev(8, 1), 1234).ok());
+}
+
+// On this machine's filesystem the maps line and fstat agree on every file
+// this process maps.
+TEST(ReadMaps, DeviceAndInodeAreTheFilesOwn) {
+  auto maps = ReadMaps(getpid());
+  ASSERT_TRUE(maps.ok()) << maps.status();
+  size_t checked = 0;
+  for (const Mapping& m : *maps) {
+    if (m.inode == 0 || m.deleted || m.path.empty() || m.path[0] != '/') continue;
+    struct stat st;
+    if (stat(m.path.c_str(), &st) != 0) continue;
+    EXPECT_TRUE(CheckMappedFile(getpid(), m, m.path, st.st_dev, st.st_ino).ok()) << m.path;
+    ++checked;
+  }
+  EXPECT_GT(checked, 2u);
 }
 
 TEST(HostPathOf, GoesThroughTheTargetsRootOrMapFiles) {
