@@ -1,5 +1,8 @@
 #include "userspace/agent/sink_runner.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -15,7 +18,14 @@ SinkRunner::SinkRunner(std::vector<Sink*> sinks, size_t queue_limit) : queue_lim
     w->stats.name = sink->name();
     workers_.push_back(std::move(w));
   }
+  // Sink threads take no signals: SIGINT/SIGTERM/SIGHUP are the agent
+  // loop's to read (signalfd); delivered to a sink thread they would kill
+  // the process before the report is written. Threads inherit the mask.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   for (auto& w : workers_) w->thread = std::thread([this, p = w.get()] { Loop(p); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 SinkRunner::~SinkRunner() {
