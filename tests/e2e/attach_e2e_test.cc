@@ -282,6 +282,56 @@ TEST_F(AttachE2eTest, AllocationsAreChargedToTheOperationsOfASecondPreset) {
   EXPECT_EQ((*render_category)["live_bytes"].get<uint64_t>(), 0u) << render_category->dump();
 }
 
+// The event stream of the main job's scenario: sort slow from 5 s to 60 s,
+// render leaking throughout. --events-jsonl holds, in time order, sort's
+// violation opened, render's leak suspected and sort's violation resolved.
+// The leak detector needs 10 windows, so with 5 s windows the slowness
+// lasts past 50 s for the leak to be found while sort is still slow.
+TEST_F(AttachE2eTest, EventsJsonlHoldsTheIncidentsInTimeOrder) {
+  const std::string events = TempPath("events.jsonl");
+  auto [report, truth] = ProfileDemo(
+      {"--duration", "85", "--slow", "sort=150@20/5-60", "--leak", "render=4096"},
+      {"--budgets", "interactive", "--memory", "full", "--interval", "5s", "--events-jsonl",
+       events});
+  std::vector<nlohmann::json> lines;
+  {
+    std::ifstream in(events);
+    std::string line;
+    while (std::getline(in, line)) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+      ASSERT_FALSE(j.is_discarded()) << "not a JSON line: " << line;
+      EXPECT_EQ(j["schema"], "gridprobe.event/1");
+      lines.push_back(j);
+    }
+  }
+  auto first = [&](const std::string& kind, const std::string& field, const std::string& value) {
+    for (size_t i = 0; i < lines.size(); ++i) {
+      if (lines[i]["kind"] == kind && lines[i].value(field, std::string()) == value) return i;
+    }
+    return lines.size();
+  };
+  const size_t opened = first("violation_opened", "operation", "sort");
+  const size_t leak = first("leak_suspected", "category", "render");
+  const size_t resolved = first("violation_resolved", "operation", "sort");
+  std::string all;
+  for (const auto& j : lines) all += j.dump() + "\n";
+  ASSERT_LT(opened, lines.size()) << all;
+  ASSERT_LT(leak, lines.size()) << all;
+  ASSERT_LT(resolved, lines.size()) << all;
+  EXPECT_LT(opened, leak) << all;
+  EXPECT_LT(leak, resolved) << all;
+  // One incident, one key: opened and resolved pair up for receivers.
+  EXPECT_EQ(lines[opened]["key"], lines[resolved]["key"]);
+  // Lines are in time order.
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_LE(lines[i - 1]["time"].get<std::string>(), lines[i]["time"].get<std::string>());
+  }
+  // The run's own cost is in the report.
+  ASSERT_TRUE(report.contains("agent")) << report.dump(1);
+  EXPECT_GT(report["agent"]["windows"].get<int64_t>(), 5);
+  EXPECT_EQ(report["events_jsonl"]["written"].get<uint64_t>(), lines.size());
+}
+
 TEST_F(AttachE2eTest, SteadyLeakIsFlaggedWithinAMinuteAtItsTrueRate) {
   auto [report, truth] =
       ProfileDemo({"--duration", "75", "--leak", "render=4096"}, {"--memory", "ops"});
