@@ -46,7 +46,10 @@ SinkRunner::~SinkRunner() {
       if (idle) {
         w->thread.join();
       } else {
+        // Still inside the sink: the thread keeps its Worker, which is
+        // left allocated on purpose rather than freed under it.
         w->thread.detach();
+        w.release();
       }
     }
   }
@@ -137,16 +140,16 @@ absl::Status SinkRunner::Finish(const Snapshot& run, nlohmann::json* report,
                                 absl::Duration deadline) {
   const absl::Time until = absl::Now() + deadline;
   std::vector<std::string> late;
-  auto wait = [&](Worker* w, int Worker::*counter) {
+  auto wait = [&](Worker* w, int Worker::*counter, absl::Time by) {
     std::unique_lock<std::mutex> lock(w->mu);
     const auto chrono_until =
-        std::chrono::system_clock::now() + absl::ToChronoNanoseconds(until - absl::Now());
+        std::chrono::system_clock::now() + absl::ToChronoNanoseconds(by - absl::Now());
     return w->done_cv.wait_until(lock, chrono_until, [w, counter] { return w->*counter > 0; });
   };
   std::vector<bool> alive(workers_.size(), true);
   for (auto& w : workers_) Push(w.get(), Drain{}, true);
   for (size_t i = 0; i < workers_.size(); ++i) {
-    if (!wait(workers_[i].get(), &Worker::drains_done)) {
+    if (!wait(workers_[i].get(), &Worker::drains_done, until)) {
       alive[i] = false;
       late.push_back(workers_[i]->stats.name);
     }
@@ -166,6 +169,9 @@ absl::Status SinkRunner::Finish(const Snapshot& run, nlohmann::json* report,
     // Only a sink whose thread is idle now may be called from here.
     if (alive[i]) workers_[i]->sink->AddToReport(report);
   }
+  // The end of the run gets its own deadline: a sink left behind at the
+  // drain must not use up the others' time.
+  const absl::Time end_until = absl::Now() + deadline;
   RunEnd end{std::make_shared<const Snapshot>(run),
              std::make_shared<const nlohmann::json>(*report)};
   for (size_t i = 0; i < workers_.size(); ++i) {
@@ -175,7 +181,7 @@ absl::Status SinkRunner::Finish(const Snapshot& run, nlohmann::json* report,
   for (size_t i = 0; i < workers_.size(); ++i) {
     if (!alive[i]) continue;
     Worker* w = workers_[i].get();
-    if (!wait(w, &Worker::ends_done)) {
+    if (!wait(w, &Worker::ends_done, end_until)) {
       late.push_back(w->stats.name);
       continue;
     }
