@@ -62,11 +62,6 @@ const std::vector<Spec>& CxxSpecs() {
   return specs;
 }
 
-std::string BaseName(const std::string& path) {
-  size_t slash = path.rfind('/');
-  return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 bool DefinesMalloc(const ElfFile& elf) {
   for (const ElfSymbol& s : elf.functions()) {
     if (s.name == "malloc" && s.global) return true;

@@ -55,4 +55,9 @@ bool SymbolMatches(absl::string_view pattern, absl::string_view mangled,
   return GlobMatch(pattern, StripParameters(demangled));
 }
 
+std::string BaseName(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
 }  // namespace gridprobe::symbols

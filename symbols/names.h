@@ -18,6 +18,9 @@ absl::string_view StripParameters(absl::string_view demangled);
 // C++ names such as operator[]).
 bool GlobMatch(absl::string_view pattern, absl::string_view text);
 
+// The last component of a path: "libc.so.6" for "/usr/lib/libc.so.6".
+std::string BaseName(const std::string& path);
+
 // True when a preset pattern names this symbol: an exact mangled name, or a
 // glob over the demangled name; a pattern without '(' ignores the parameter
 // list, so "gridkit::Grid::sort" matches every overload.

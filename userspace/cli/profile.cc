@@ -57,13 +57,18 @@ absl::Status CheckProcessExists(int pid) {
 }
 
 // One preset's operations as the report names them.
-std::vector<OpIdentity> Identities(const symbols::LibraryPreset& preset,
-                                   const std::string& module) {
+absl::StatusOr<std::vector<OpIdentity>> Identities(const symbols::LibraryPreset& preset,
+                                                   const std::string& module) {
   std::vector<OpIdentity> ids;
   for (const symbols::OperationSpec& op : preset.operations) {
-    // The preset loader has checked the spelling (symbols/library_preset.cc).
-    ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module,
-                   ParseImpact(op.impact).value_or(Impact::kUserVisible), preset.name});
+    std::optional<Impact> impact = ParseImpact(op.impact);
+    if (!impact) {
+      return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                              "library preset '", preset.name, "', operation '", op.name,
+                              "': impact '", op.impact, "' is not userVisible or background")),
+                          ExitCode::kBadInput);
+    }
+    ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module, *impact, preset.name});
   }
   return ids;
 }
@@ -157,7 +162,9 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
   for (const symbols::LibraryPreset& preset : in.presets) {
     auto watch = std::make_unique<LibraryWatch>(
         session.get(), pid, preset, static_cast<uint32_t>(ids.size()), &ids, in.watch);
-    for (OpIdentity& id : Identities(preset, watch->module_name())) ids.push_back(std::move(id));
+    GP_ASSIGN_OR_RETURN(std::vector<OpIdentity> preset_ids,
+                        Identities(preset, watch->module_name()));
+    for (OpIdentity& id : preset_ids) ids.push_back(std::move(id));
     watches.push_back(std::move(watch));
   }
   session->SetOperationCount(ids.size());
@@ -303,7 +310,7 @@ absl::Status ProfileAll(Settings settings, uint32_t max_processes) {
                  absl::ToDoubleMilliseconds(absl::Now() - options.start));
   }
   AnnounceBudgets(settings, in);
-  std::vector<OpIdentity> ids = Identities(preset, watch.module_name());
+  GP_ASSIGN_OR_RETURN(std::vector<OpIdentity> ids, Identities(preset, watch.module_name()));
   watch.set_identities(ids);
   std::vector<Analyzer*> analyzers = {&watch};
   if (in.budgets != nullptr) analyzers.push_back(in.budgets.get());

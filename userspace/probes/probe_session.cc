@@ -382,6 +382,16 @@ absl::Status ProbeSession::Attach(int pid, const symbols::ResolvedModule& module
   if (stat(module.open_path.c_str(), &file) != 0) {
     return ErrnoError(errno, absl::StrCat("read ", module.open_path), ExitCode::kNotFound);
   }
+  // Probes are attached by path: the path must still name the file that was
+  // resolved (and checked against the mapping), not one swapped in since.
+  if (module.file_inode != 0 && (static_cast<uint64_t>(file.st_dev) != module.file_dev ||
+                                 static_cast<uint64_t>(file.st_ino) != module.file_inode)) {
+    return WithExitCode(
+        absl::FailedPreconditionError(absl::StrCat(
+            module.open_path, " was replaced by another file after its symbols were read; "
+                              "no probe was attached: attach again")),
+        ExitCode::kAttachFailed);
+  }
   std::vector<std::tuple<uint64_t, uint64_t, uint64_t>> entries;
   std::vector<Site> sites;
   size_t fast = 0;
