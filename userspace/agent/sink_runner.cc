@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -38,10 +39,11 @@ SinkRunner::~SinkRunner() {
   }
   for (auto& w : workers_) {
     // A sink left behind at Finish's deadline may still be blocked; the
-    // process is about to exit and must not wait for it.
+    // process is about to exit and waits for it a little, not for ever.
     if (w->thread.joinable()) {
       std::unique_lock<std::mutex> lock(w->mu);
-      bool idle = w->queue.empty();
+      bool idle = w->done_cv.wait_for(lock, std::chrono::seconds(2),
+                                      [&w] { return w->queue.empty() && !w->busy; });
       lock.unlock();
       if (idle) {
         w->thread.join();
@@ -95,6 +97,7 @@ void SinkRunner::Loop(Worker* w) {
       if (w->queue.empty()) return;  // stop, nothing left
       item = std::move(w->queue.front());
       w->queue.pop_front();
+      w->busy = true;
     }
     const absl::Time t0 = absl::Now();
     absl::Status status;
@@ -119,10 +122,9 @@ void SinkRunner::Loop(Worker* w) {
         ++w->ends_done;
         w->end_status = status;
       }
+      w->busy = false;
     }
-    if (std::holds_alternative<Drain>(item) || std::holds_alternative<RunEnd>(item)) {
-      w->done_cv.notify_all();
-    }
+    w->done_cv.notify_all();
   }
 }
 

@@ -74,9 +74,10 @@ class SinkRunner {
     std::thread thread;
     mutable std::mutex mu;
     std::condition_variable cv;       // work arrived
-    std::condition_variable done_cv;  // a Drain or RunEnd finished
+    std::condition_variable done_cv;  // an item was handled
     std::deque<Item> queue;
     bool stop = false;
+    bool busy = false;  // inside a call of the sink
     int drains_done = 0;
     int ends_done = 0;
     absl::Status end_status;
