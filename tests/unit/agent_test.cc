@@ -7,45 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/fake_backend.h"
 #include "userspace/agent/sink_runner.h"
 
 namespace gridprobe {
 namespace {
 
-// Counts one more call of every operation at each Read().
-class FakeBackend : public ProbeBackend {
- public:
-  explicit FakeBackend(size_t ops) : hists_(ops) {}
-  absl::Status Attach(int, const symbols::ResolvedModule&, uint32_t) override {
-    return absl::OkStatus();
-  }
-  void DetachOperations(uint32_t) override {}
-  size_t operation_probes(uint32_t) const override { return 2; }
-  size_t operation_probes() const override { return 2; }
-  absl::StatusOr<std::vector<Histogram>> Read() const override {
-    for (size_t i = 0; i < hists_.size(); ++i) hists_[i].Record(1000 * (i + 1));
-    ++reads_;
-    return hists_;
-  }
-  bool memory_tracked() const override { return false; }
-  absl::StatusOr<MemoryCounters> ReadMemory() const override { return MemoryCounters{}; }
-  void PauseMemory() override {}
-  uint64_t MissedHits() const override { return missed_; }
-  size_t probe_count() const override { return detached_ ? 0 : 2; }
-  ProgramStats ReadProgramStats() const override { return {true, 100 * reads_, reads_}; }
-  absl::StatusOr<std::map<uint32_t, std::vector<Histogram>>> ReadPerProcess() const override {
-    return std::map<uint32_t, std::vector<Histogram>>();
-  }
-  bool TrackProcess(uint32_t) override { return true; }
-  std::string ProcessName(uint32_t) const override { return ""; }
-  uint64_t PerProcessOverflow() const override { return 0; }
-  void Detach() override { detached_ = true; }
-
-  mutable std::vector<Histogram> hists_;
-  mutable uint64_t reads_ = 0;
-  uint64_t missed_ = 0;
-  bool detached_ = false;
-};
+using test_support::FakeBackend;
 
 // Emits one event per window for the first operation.
 class CountingAnalyzer : public Analyzer {

@@ -1,6 +1,5 @@
 #include "userspace/probes/calibration.h"
 
-#include <bpf/libbpf.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -18,10 +17,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "base/status.h"
-#include "latency.skel.h"
 #include "symbols/proc_maps.h"
 #include "base/files.h"
-#include "userspace/probes/uprobe_multi.h"
+#include "userspace/probes/probe_session.h"
 
 // One tiny function per instruction class, the class's instruction first.
 extern "C" {
@@ -115,6 +113,8 @@ double TimeCalls(long (*fn)(long), int n) {
   return (NowNs() - t0) / n;
 }
 
+constexpr char kSelf[] = "/proc/self/exe";
+
 std::string KernelRelease() {
   utsname u;
   return uname(&u) == 0 ? u.release : "unknown";
@@ -127,63 +127,24 @@ uint64_t FileOffsetOf(const std::vector<symbols::Mapping>& maps, uint64_t addr) 
   return 0;
 }
 
-// One calibration probe in this process, made the way gridprobe makes its
-// probes on this kernel (uprobe_multi.h), so that a hit costs what it will.
-class CalibrationProbe {
- public:
-  CalibrationProbe(latency_bpf* skel, bool multi, uint64_t offset, bool retprobe) {
-    if (multi) {
-      fd_ = CreateUprobeMulti(bpf_program__fd(skel->progs.calibrate), getpid(), "/proc/self/exe",
-                              {offset}, {0}, retprobe);
-      err_ = fd_ < 0 ? -fd_ : 0;
-    } else {
-      link_ = bpf_program__attach_uprobe(skel->progs.calibrate, retprobe, getpid(),
-                                         "/proc/self/exe", offset);
-      err_ = link_ == nullptr ? errno : 0;
-    }
-  }
-  ~CalibrationProbe() {
-    if (fd_ >= 0) close(fd_);
-    if (link_ != nullptr) bpf_link__destroy(link_);
-  }
-  CalibrationProbe(const CalibrationProbe&) = delete;
-  CalibrationProbe& operator=(const CalibrationProbe&) = delete;
-
-  // 0 when attached, else the errno.
-  int error() const { return err_; }
-
- private:
-  int fd_ = -1;
-  bpf_link* link_ = nullptr;
-  int err_ = 0;
-};
-
 // A uprobe on the push of gp_calib_push, alone and then with a uretprobe at
 // the same site (one trap for both): the difference is the return's cost.
 // A difference of two timings is noisy on a busy machine (a trap's return is
 // a preemption point), so it is measured in alternating rounds and the median
 // kept.
-absl::Status MeasureReturnTrampoline(latency_bpf* skel, bool multi,
+absl::Status MeasureReturnTrampoline(ProbeSession& session,
                                      const std::vector<symbols::Mapping>& maps, int hits,
                                      Calibration* c) {
   uint64_t offset = FileOffsetOf(maps, reinterpret_cast<uint64_t>(gp_calib_push));
   if (offset == 0) return absl::InternalError("calibration code is not in a file mapping");
-  CalibrationProbe entry(skel, multi, offset, false);
-  if (entry.error() != 0) {
-    return ErrnoError(entry.error(), "attach the calibration probe (push)",
-                      ExitCode::kAttachFailed);
-  }
+  GP_ASSIGN_OR_RETURN(auto entry, session.AttachCalibrationProbe(kSelf, offset, false));
   constexpr int kRounds = 7;
   std::vector<double> diffs;
   for (int round = 0; round < kRounds; ++round) {
     double entry_only = TimeCalls(gp_calib_push, hits);
     double both = 0;
     {
-      CalibrationProbe ret(skel, multi, offset, true);
-      if (ret.error() != 0) {
-        return ErrnoError(ret.error(), "attach the calibration uretprobe",
-                          ExitCode::kAttachFailed);
-      }
+      GP_ASSIGN_OR_RETURN(auto ret, session.AttachCalibrationProbe(kSelf, offset, true));
       both = TimeCalls(gp_calib_push, hits);
     }
     diffs.push_back(both - entry_only);
@@ -196,48 +157,21 @@ absl::Status MeasureReturnTrampoline(latency_bpf* skel, bool multi,
 }  // namespace
 
 absl::StatusOr<Calibration> MeasureCalibration(int hits_per_class) {
-  const bool multi = KernelHasUprobeMulti();
-  latency_bpf* skel = latency_bpf::open();
-  if (skel != nullptr && multi) ExpectUprobeMulti(skel->obj);
-  if (skel != nullptr && latency_bpf::load(skel) != 0) {
-    latency_bpf::destroy(skel);
-    skel = nullptr;
-  }
-  if (skel == nullptr) {
-    int err = errno;
-    return ErrnoError(err, "load the calibration program",
-                      err == EPERM ? ExitCode::kPermission : ExitCode::kKernelUnsupported);
-  }
+  // The probes are made by a session of their own, the way every probe is.
+  GP_ASSIGN_OR_RETURN(std::unique_ptr<ProbeSession> session,
+                      ProbeSession::Create(ProbeSessionOptions{}));
   GP_ASSIGN_OR_RETURN(std::vector<symbols::Mapping> maps, symbols::ReadMaps(getpid()));
   Calibration c;
   c.kernel = KernelRelease();
-  absl::Status status;
   for (const Probe& p : kProbes) {
-    uint64_t addr = reinterpret_cast<uint64_t>(p.fn);
-    const symbols::Mapping* m = nullptr;
-    for (const symbols::Mapping& candidate : maps) {
-      if (addr >= candidate.start && addr < candidate.end && !candidate.path.empty()) {
-        m = &candidate;
-      }
-    }
-    if (m == nullptr) {
-      status = absl::InternalError("calibration code is not in a file mapping");
-      break;
-    }
-    uint64_t offset = addr - m->start + m->file_offset;
+    uint64_t offset = FileOffsetOf(maps, reinterpret_cast<uint64_t>(p.fn));
+    if (offset == 0) return absl::InternalError("calibration code is not in a file mapping");
     double base = TimeCalls(p.fn, hits_per_class);
-    CalibrationProbe probe(skel, multi, offset, false);
-    if (probe.error() != 0) {
-      status = ErrnoError(probe.error(), absl::StrCat("attach the calibration probe (", p.cls, ")"),
-                          ExitCode::kAttachFailed);
-      break;
-    }
+    GP_ASSIGN_OR_RETURN(auto probe, session->AttachCalibrationProbe(kSelf, offset, false));
     double probed = TimeCalls(p.fn, hits_per_class);
     c.ns_per_hit[p.cls] = std::max(0.0, probed - base);
   }
-  if (status.ok()) status = MeasureReturnTrampoline(skel, multi, maps, hits_per_class, &c);
-  latency_bpf::destroy(skel);
-  GP_RETURN_IF_ERROR(status);
+  GP_RETURN_IF_ERROR(MeasureReturnTrampoline(*session, maps, hits_per_class, &c));
   double cheapest = 1e300;
   for (const auto& [cls, ns] : c.ns_per_hit) cheapest = std::min(cheapest, ns);
   for (const auto& [cls, ns] : c.ns_per_hit) {

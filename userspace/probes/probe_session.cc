@@ -111,7 +111,7 @@ static_assert(sizeof(mem_counters) == 32, "mem_counters layout changed");
 absl::StatusOr<std::unique_ptr<ProbeSession>> ProbeSession::Create(
     const ProbeSessionOptions& options) {
   GP_RETURN_IF_ERROR(CheckKernel(options.sysfs_root));
-  g_verbose = options.verbose;
+  if (options.verbose) g_verbose = true;  // process-wide: a calibration session must not turn it off
   libbpf_set_print(PrintLibbpf);
 
   std::unique_ptr<ProbeSession> s(new ProbeSession());
@@ -256,6 +256,19 @@ absl::Status ProbeSession::AttachSites(int pid, const std::string& path,
   links->multi.insert(links->multi.end(), made.multi.begin(), made.multi.end());
   links->probes += made.probes;
   return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<ProbeSession::CalibrationProbe>>
+ProbeSession::AttachCalibrationProbe(const std::string& path, uint64_t offset, bool retprobe) {
+  std::unique_ptr<CalibrationProbe> probe(new CalibrationProbe());
+  Site site{skel_->progs.calibrate,
+            absl::StrFormat("the calibration code at %#x", offset),
+            offset,
+            /*cookie=*/0,
+            retprobe,
+            /*skippable=*/false};
+  GP_RETURN_IF_ERROR(AttachSingle(getpid(), path, site, &probe->links_));
+  return probe;
 }
 
 void ProbeSession::Release(Links* links) {

@@ -146,6 +146,14 @@ class ProbeSession : public ProbeBackend {
   // Removes every probe from the target. Idempotent.
   void Detach() override;
 
+  // A bare probe that runs the `calibrate` program at `offset` of the file at
+  // `path` in this process only, made exactly as operation probes are (the
+  // same link kind), so that timing its hits measures what theirs cost
+  // (calibration.h). Removed when the handle is destroyed.
+  class CalibrationProbe;
+  absl::StatusOr<std::unique_ptr<CalibrationProbe>> AttachCalibrationProbe(
+      const std::string& path, uint64_t offset, bool retprobe);
+
  private:
   ProbeSession() = default;
 
@@ -197,6 +205,18 @@ class ProbeSession : public ProbeBackend {
   size_t skipped_sites_ = 0;  // counted by AttachSingle, moved to the OpModule
   int nr_cpus_ = 0;
   int stats_fd_ = -1;  // keeps the kernel's BPF run-time statistics on
+};
+
+class ProbeSession::CalibrationProbe {
+ public:
+  ~CalibrationProbe() { Release(&links_); }
+  CalibrationProbe(const CalibrationProbe&) = delete;
+  CalibrationProbe& operator=(const CalibrationProbe&) = delete;
+
+ private:
+  friend class ProbeSession;
+  CalibrationProbe() = default;
+  Links links_;
 };
 
 }  // namespace gridprobe
