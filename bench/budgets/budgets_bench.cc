@@ -17,9 +17,9 @@ namespace {
 constexpr int kOps = 100;
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
 
-class CountingSink : public EventSink {
+class CountingSink : public FindingSink {
  public:
-  void OnEvent(const Event& event) override { ++events; }
+  void OnFinding(const Finding& event) override { ++events; }
   int64_t events = 0;
 };
 

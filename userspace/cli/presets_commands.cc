@@ -21,10 +21,10 @@ int Fail(const absl::Status& status, std::ostream& err) {
   return static_cast<int>(ExitCodeOf(status));
 }
 
-class LineSink : public EventSink {
+class LineSink : public FindingSink {
  public:
   explicit LineSink(std::ostream& out) : out_(out) {}
-  void OnEvent(const Event& event) override {
+  void OnFinding(const Finding& event) override {
     out_ << ::gridprobe::FormatEventLine(ToEvent(event, TargetInfo{})) << "\n";
   }
 
@@ -123,7 +123,7 @@ int BudgetsCheck(const std::string& report_path, const std::string& budgets, int
   std::ostringstream discard;
   LineSink quiet(discard);
   absl::StatusOr<CheckResult> result =
-      CheckReport(report, *std::move(set), options, json ? static_cast<EventSink&>(quiet) : lines);
+      CheckReport(report, *std::move(set), options, json ? static_cast<FindingSink&>(quiet) : lines);
   if (!result.ok()) {
     return Fail(Annotate(result.status(), report_path), err);
   }

@@ -12,10 +12,10 @@ constexpr int kP95 = static_cast<int>(Metric::kP95);
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);  // 2023-11-14T22:13:20Z
 constexpr absl::Duration kInterval = absl::Seconds(10);
 
-class Recorder : public EventSink {
+class Recorder : public FindingSink {
  public:
-  void OnEvent(const Event& event) override { events.push_back(event); }
-  std::vector<Event> events;
+  void OnFinding(const Finding& event) override { events.push_back(event); }
+  std::vector<Finding> events;
 };
 
 OpStats Op(const std::string& name, double p95_ms, uint64_t calls = 100) {
@@ -50,7 +50,7 @@ EvaluatorOptions NoForecast() {
 }
 
 // Feeds one window per value: "sort" with that p95 (ms), 100 calls.
-std::vector<Event> Feed(Evaluator& evaluator, const std::vector<double>& p95s, int first = 0) {
+std::vector<Finding> Feed(Evaluator& evaluator, const std::vector<double>& p95s, int first = 0) {
   Recorder sink;
   for (size_t i = 0; i < p95s.size(); ++i) {
     evaluator.OnWindow(Window(first + static_cast<int>(i), {Op("sort", p95s[i])}), sink);
@@ -58,9 +58,9 @@ std::vector<Event> Feed(Evaluator& evaluator, const std::vector<double>& p95s, i
   return sink.events;
 }
 
-std::vector<EventKind> Kinds(const std::vector<Event>& events) {
-  std::vector<EventKind> kinds;
-  for (const Event& e : events) kinds.push_back(e.kind);
+std::vector<FindingKind> Kinds(const std::vector<Finding>& events) {
+  std::vector<FindingKind> kinds;
+  for (const Finding& e : events) kinds.push_back(e.kind);
   return kinds;
 }
 
@@ -77,7 +77,7 @@ TEST(EvaluatorTest, FewCallsAreNotJudged) {
   for (int i = 0; i < 5; ++i) evaluator.OnWindow(Window(i, {Op("sort", 900, 19)}), sink);
   EXPECT_TRUE(sink.events.empty());
   for (int i = 5; i < 7; ++i) evaluator.OnWindow(Window(i, {Op("sort", 900, 20)}), sink);
-  EXPECT_EQ(Kinds(sink.events), std::vector<EventKind>{EventKind::kViolationOpened});
+  EXPECT_EQ(Kinds(sink.events), std::vector<FindingKind>{FindingKind::kViolationOpened});
 }
 
 TEST(EvaluatorTest, MinCallsIsConfigurable) {
@@ -92,10 +92,10 @@ TEST(EvaluatorTest, MinCallsIsConfigurable) {
 TEST(EvaluatorTest, OpensAfterConsecutiveBadWindows) {
   Evaluator evaluator(P95Budget(100), NoForecast());
   EXPECT_TRUE(Feed(evaluator, {150, 80, 150, 80, 150}).empty());  // never two in a row
-  std::vector<Event> events = Feed(evaluator, {150}, 5);
+  std::vector<Finding> events = Feed(evaluator, {150}, 5);
   ASSERT_EQ(events.size(), 1u);
-  const Event& e = events[0];
-  EXPECT_EQ(e.kind, EventKind::kViolationOpened);
+  const Finding& e = events[0];
+  EXPECT_EQ(e.kind, FindingKind::kViolationOpened);
   EXPECT_EQ(e.operation, "sort");
   EXPECT_EQ(e.metric, Metric::kP95);
   EXPECT_EQ(e.budget, 100 * kMs);
@@ -113,10 +113,10 @@ TEST(EvaluatorTest, OpensAfterConsecutiveBadWindows) {
 
 TEST(EvaluatorTest, ResolvesAfterConsecutiveGoodWindows) {
   Evaluator evaluator(P95Budget(100), NoForecast());
-  std::vector<Event> events = Feed(evaluator, {150, 150, 80, 150, 80, 80, 80});
+  std::vector<Finding> events = Feed(evaluator, {150, 150, 80, 150, 80, 80, 80});
   ASSERT_EQ(Kinds(events),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationResolved}));
-  const Event& resolved = events[1];
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kViolationResolved}));
+  const Finding& resolved = events[1];
   EXPECT_EQ(resolved.at, kT0 + 6 * kInterval);  // end of window 5, the second good one in a row
   EXPECT_EQ(resolved.windows, 6);
   EXPECT_EQ(resolved.actual, 80 * kMs);
@@ -137,7 +137,7 @@ TEST(EvaluatorTest, HysteresisIsConfigurable) {
   Evaluator evaluator(P95Budget(100), options);
   EXPECT_TRUE(Feed(evaluator, {150, 150, 80}).empty());
   EXPECT_EQ(Kinds(Feed(evaluator, {150, 150, 150, 80}, 3)),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationResolved}));
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kViolationResolved}));
 }
 
 TEST(EvaluatorTest, UnjudgedWindowsNeitherBreakNorExtendAStreak) {
@@ -157,11 +157,11 @@ TEST(EvaluatorTest, UnjudgedWindowsNeitherBreakNorExtendAStreak) {
 TEST(EvaluatorTest, StreakAfterAResolvedViolationStartsAfresh) {
   Evaluator evaluator(P95Budget(100), NoForecast());
   // Critical while open, resolved in window 4; then a warning-only streak.
-  std::vector<Event> events = Feed(evaluator, {150, 150, 300, 300, 80, 80, 120, 80, 110, 120});
+  std::vector<Finding> events = Feed(evaluator, {150, 150, 300, 300, 80, 80, 120, 80, 110, 120});
   ASSERT_EQ(Kinds(events),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationUpdated,
-                                    EventKind::kViolationResolved, EventKind::kViolationOpened}));
-  const Event& again = events[3];
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kViolationUpdated,
+                                    FindingKind::kViolationResolved, FindingKind::kViolationOpened}));
+  const Finding& again = events[3];
   EXPECT_EQ(again.severity, Severity::kWarning);
   EXPECT_EQ(again.since, kT0 + 8 * kInterval);  // window 6's streak was broken by window 7
   EXPECT_EQ(again.windows, 2);
@@ -186,7 +186,7 @@ TEST(EvaluatorTest, OpenViolationWaitsWhileItsMetricIsNotMeasured) {
   };
   window(0, 4096);
   window(1, 4096);
-  ASSERT_EQ(Kinds(sink.events), (std::vector<EventKind>{EventKind::kViolationOpened}));
+  ASSERT_EQ(Kinds(sink.events), (std::vector<FindingKind>{FindingKind::kViolationOpened}));
   for (int i = 2; i < 6; ++i) window(i, std::nullopt);  // memory tracking off
   EXPECT_EQ(sink.events.size(), 1u);
   EXPECT_EQ(evaluator.violations()[0].last_window, 1);
@@ -194,7 +194,7 @@ TEST(EvaluatorTest, OpenViolationWaitsWhileItsMetricIsNotMeasured) {
   window(7, 512);
   window(8, 512);
   ASSERT_EQ(Kinds(sink.events),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationResolved}));
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kViolationResolved}));
   EXPECT_EQ(sink.events[1].metric, Metric::kLiveBytes);
   EXPECT_EQ(sink.events[1].windows, 9);
   EXPECT_EQ(evaluator.violations()[0].last_window, 6);
@@ -210,7 +210,7 @@ TEST(EvaluatorTest, SeverityFollowsTheRatio) {
                         Case{150, Severity::kError}, Case{199, Severity::kError},
                         Case{200, Severity::kCritical}, Case{900, Severity::kCritical}}) {
     Evaluator evaluator(P95Budget(100), NoForecast());
-    std::vector<Event> events = Feed(evaluator, {c.p95, c.p95});
+    std::vector<Finding> events = Feed(evaluator, {c.p95, c.p95});
     ASSERT_EQ(events.size(), 1u) << c.p95;
     EXPECT_EQ(events[0].severity, c.severity) << c.p95;
   }
@@ -230,9 +230,9 @@ TEST(EvaluatorTest, SeveritiesFromThePresetOrTheOptions) {
 
 TEST(EvaluatorTest, SeverityRisesButDoesNotFlap) {
   Evaluator evaluator(P95Budget(100), NoForecast());
-  std::vector<Event> events = Feed(evaluator, {120, 120, 250, 120, 260, 170});
+  std::vector<Finding> events = Feed(evaluator, {120, 120, 250, 120, 260, 170});
   ASSERT_EQ(Kinds(events),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kViolationUpdated}));
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kViolationUpdated}));
   EXPECT_EQ(events[0].severity, Severity::kWarning);
   EXPECT_EQ(events[1].severity, Severity::kCritical);
   EXPECT_EQ(events[1].actual, 250 * kMs);
@@ -244,7 +244,7 @@ TEST(EvaluatorTest, SeverityRisesButDoesNotFlap) {
 
 TEST(EvaluatorTest, OpensWithTheWorstSeverityOfTheStreak) {
   Evaluator evaluator(P95Budget(100), NoForecast());
-  std::vector<Event> events = Feed(evaluator, {250, 120});
+  std::vector<Finding> events = Feed(evaluator, {250, 120});
   ASSERT_EQ(events.size(), 1u);
   EXPECT_EQ(events[0].severity, Severity::kCritical);
 }
@@ -343,11 +343,11 @@ TEST(EvaluatorTest, ReportJson) {
 // Prediction on synthetic series: one window every 10 s, budget 100 ms.
 class ForecastTest : public ::testing::Test {
  protected:
-  std::vector<Event> Predictions(const std::vector<double>& p95s, EvaluatorOptions options = {}) {
+  std::vector<Finding> Predictions(const std::vector<double>& p95s, EvaluatorOptions options = {}) {
     Evaluator evaluator(P95Budget(100), options);
-    std::vector<Event> out;
-    for (const Event& e : Feed(evaluator, p95s)) {
-      if (e.kind == EventKind::kPrediction) out.push_back(e);
+    std::vector<Finding> out;
+    for (const Finding& e : Feed(evaluator, p95s)) {
+      if (e.kind == FindingKind::kPrediction) out.push_back(e);
     }
     return out;
   }
@@ -358,9 +358,9 @@ TEST_F(ForecastTest, RisingSeriesIsForecast) {
   // window, 100 ms is 250 s away.
   std::vector<double> series;
   for (int i = 0; i < 6; ++i) series.push_back(40 + 2 * i);
-  std::vector<Event> events = Predictions(series);
+  std::vector<Finding> events = Predictions(series);
   ASSERT_EQ(events.size(), 1u);
-  const Event& e = events[0];
+  const Finding& e = events[0];
   EXPECT_EQ(e.operation, "sort");
   EXPECT_EQ(e.metric, Metric::kP95);
   EXPECT_NEAR(e.slope_per_s, 0.2 * kMs, 1);
@@ -378,7 +378,7 @@ TEST_F(ForecastTest, RisingSeriesIsForecast) {
 TEST_F(ForecastTest, NotRepeatedEveryWindow) {
   std::vector<double> series;
   for (int i = 0; i < 20; ++i) series.push_back(20 + 2 * i);  // stays below 100 ms
-  std::vector<Event> events = Predictions(series);
+  std::vector<Finding> events = Predictions(series);
   ASSERT_EQ(events.size(), 2u);  // at the 6th window and 12 windows later
   EXPECT_EQ(events[1].at - events[0].at, 12 * kInterval);
   EXPECT_EQ(events[1].confidence, "high");
@@ -393,9 +393,9 @@ TEST_F(ForecastTest, OperationListedTwiceIsForecastOnce) {
     const double p95 = 40 + 2 * i;
     evaluator.OnWindow(Window(i, {Op("sort", p95), Op("sort", p95)}), sink);
   }
-  std::vector<Event> predictions;
-  for (const Event& e : sink.events) {
-    if (e.kind == EventKind::kPrediction) predictions.push_back(e);
+  std::vector<Finding> predictions;
+  for (const Finding& e : sink.events) {
+    if (e.kind == FindingKind::kPrediction) predictions.push_back(e);
   }
   ASSERT_EQ(predictions.size(), 1u);
   EXPECT_EQ(predictions[0].windows, 6);  // one sample a window, not two
@@ -414,9 +414,9 @@ TEST_F(ForecastTest, QuietAfterResolutionIsPerMetric) {
     op.live_bytes = 100'000 + 20'000 * i;       // rising, 1 MiB within the hour
     evaluator.OnWindow(Window(i, {op}), sink);
   }
-  std::vector<Event> predictions;
-  for (const Event& e : sink.events) {
-    if (e.kind == EventKind::kPrediction) predictions.push_back(e);
+  std::vector<Finding> predictions;
+  for (const Finding& e : sink.events) {
+    if (e.kind == FindingKind::kPrediction) predictions.push_back(e);
   }
   ASSERT_EQ(predictions.size(), 1u);
   EXPECT_EQ(predictions[0].metric, Metric::kLiveBytes);
@@ -505,13 +505,13 @@ TEST_F(ForecastTest, EachOperationHasItsOwnHistory) {
       if (present(k, i)) ops.push_back(Op(names[k], p95(k, i), calls(k, i)));
       alone.OnWindow(Window(i, std::move(ops)), alone_sink);
     }
-    std::vector<Event> mine;
-    for (const Event& e : crowd_sink.events) {
+    std::vector<Finding> mine;
+    for (const Finding& e : crowd_sink.events) {
       if (e.operation == names[k]) mine.push_back(e);
     }
     ASSERT_EQ(mine.size(), alone_sink.events.size()) << names[k];
     for (size_t j = 0; j < mine.size(); ++j) {
-      const Event& a = alone_sink.events[j];
+      const Finding& a = alone_sink.events[j];
       EXPECT_EQ(mine[j].kind, a.kind);
       EXPECT_EQ(mine[j].at, a.at);
       EXPECT_EQ(mine[j].message, a.message);
@@ -519,7 +519,7 @@ TEST_F(ForecastTest, EachOperationHasItsOwnHistory) {
       EXPECT_EQ(mine[j].eta, a.eta);
       EXPECT_EQ(mine[j].r_squared, a.r_squared);
       EXPECT_EQ(mine[j].since, a.since);
-      predictions += a.kind == EventKind::kPrediction;
+      predictions += a.kind == FindingKind::kPrediction;
     }
   }
   EXPECT_GE(predictions, 8);
@@ -534,7 +534,7 @@ TEST_F(ForecastTest, ComesInOrderAmongViolations) {
     evaluator.OnWindow(Window(i, {Op("sort", 40 + 2 * i), Op("filter", 200)}), sink);
   }
   ASSERT_EQ(Kinds(sink.events),
-            (std::vector<EventKind>{EventKind::kViolationOpened, EventKind::kPrediction}));
+            (std::vector<FindingKind>{FindingKind::kViolationOpened, FindingKind::kPrediction}));
   EXPECT_EQ(sink.events[0].operation, "filter");
   sink.events.clear();
   Evaluator other(P95Budget(100), {});
@@ -543,7 +543,7 @@ TEST_F(ForecastTest, ComesInOrderAmongViolations) {
   }
   ASSERT_GE(sink.events.size(), 2u);
   EXPECT_EQ(sink.events.back().operation, "sort");
-  EXPECT_EQ(sink.events.back().kind, EventKind::kPrediction);
+  EXPECT_EQ(sink.events.back().kind, FindingKind::kPrediction);
   sink.events.clear();
   Evaluator third(P95Budget(100), {});
   for (int i = 0; i < 6; ++i) {
@@ -552,10 +552,10 @@ TEST_F(ForecastTest, ComesInOrderAmongViolations) {
   }
   // Window 5: sort's forecast, then filter's violation opening.
   ASSERT_GE(sink.events.size(), 2u);
-  const Event& last = sink.events.back();
-  const Event& before = sink.events[sink.events.size() - 2];
+  const Finding& last = sink.events.back();
+  const Finding& before = sink.events[sink.events.size() - 2];
   EXPECT_EQ(before.operation, "sort");
-  EXPECT_EQ(before.kind, EventKind::kPrediction);
+  EXPECT_EQ(before.kind, FindingKind::kPrediction);
   EXPECT_EQ(last.operation, "filter");
   EXPECT_EQ(last.at, before.at);
 }

@@ -22,10 +22,10 @@ nlohmann::json Report() {
     ]})");
 }
 
-class Recorder : public EventSink {
+class Recorder : public FindingSink {
  public:
-  void OnEvent(const Event& event) override { events.push_back(event); }
-  std::vector<Event> events;
+  void OnFinding(const Finding& event) override { events.push_back(event); }
+  std::vector<Finding> events;
 };
 
 TEST(SnapshotFromReportJsonTest, ReadsEveryField) {

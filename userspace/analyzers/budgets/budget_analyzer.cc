@@ -5,12 +5,12 @@
 namespace gridprobe::budgets {
 namespace {
 
-::gridprobe::EventKind KindOf(EventKind k) {
+::gridprobe::EventKind KindOf(FindingKind k) {
   switch (k) {
-    case EventKind::kViolationOpened: return ::gridprobe::EventKind::kViolationOpened;
-    case EventKind::kViolationUpdated: return ::gridprobe::EventKind::kViolationUpdated;
-    case EventKind::kViolationResolved: return ::gridprobe::EventKind::kViolationResolved;
-    case EventKind::kPrediction: return ::gridprobe::EventKind::kPrediction;
+    case FindingKind::kViolationOpened: return ::gridprobe::EventKind::kViolationOpened;
+    case FindingKind::kViolationUpdated: return ::gridprobe::EventKind::kViolationUpdated;
+    case FindingKind::kViolationResolved: return ::gridprobe::EventKind::kViolationResolved;
+    case FindingKind::kPrediction: return ::gridprobe::EventKind::kPrediction;
   }
   return ::gridprobe::EventKind::kViolationOpened;
 }
@@ -26,10 +26,10 @@ namespace {
 }
 
 // Collects the evaluator's findings of one window as Events.
-class Collector : public EventSink {
+class Collector : public FindingSink {
  public:
   Collector(const TargetInfo& target, EventList* out) : target_(target), out_(out) {}
-  void OnEvent(const Event& finding) override { out_->push_back(ToEvent(finding, target_)); }
+  void OnFinding(const Finding& finding) override { out_->push_back(ToEvent(finding, target_)); }
 
  private:
   const TargetInfo& target_;
@@ -38,7 +38,7 @@ class Collector : public EventSink {
 
 }  // namespace
 
-::gridprobe::Event ToEvent(const Event& f, const TargetInfo& target) {
+::gridprobe::Event ToEvent(const Finding& f, const TargetInfo& target) {
   ::gridprobe::Event e;
   e.kind = KindOf(f.kind);
   e.time = f.at;
@@ -56,7 +56,7 @@ class Collector : public EventSink {
                {"unit", UnitName(MetricUnit(f.metric))},
                {"since", Rfc3339(f.since)},
                {"windows", f.windows}};
-  if (f.kind == EventKind::kPrediction) {
+  if (f.kind == FindingKind::kPrediction) {
     e.figures["slope_per_s"] = f.slope_per_s;
     e.figures["eta_s"] = absl::ToDoubleSeconds(f.eta);
     e.figures["crosses_at"] = Rfc3339(f.at + f.eta);

@@ -9,10 +9,10 @@
 
 namespace gridprobe::budgets {
 
-// The pipeline's Event for one of the evaluator's; `target` names whose.
+// The pipeline's Event for one of the evaluator's findings; `target` names whose.
 // Figures: budget, actual, ratio, unit, since, windows; predictions add
 // slope_per_s, eta_s, crosses_at, r_squared and confidence.
-::gridprobe::Event ToEvent(const Event& finding, const TargetInfo& target);
+::gridprobe::Event ToEvent(const Finding& finding, const TargetInfo& target);
 
 class BudgetAnalyzer : public Analyzer {
  public:

@@ -31,20 +31,6 @@ std::string Subject(const std::string& op, Metric m) {
 
 }  // namespace
 
-const char* EventKindName(EventKind kind) {
-  switch (kind) {
-    case EventKind::kViolationOpened:
-      return "violation_opened";
-    case EventKind::kViolationUpdated:
-      return "violation_updated";
-    case EventKind::kViolationResolved:
-      return "violation_resolved";
-    case EventKind::kPrediction:
-      return "prediction";
-  }
-  return "";
-}
-
 absl::Status ValidateOptions(const EvaluatorOptions& options) {
   if (options.min_calls < 0) return absl::InvalidArgumentError("min_calls must be 0 or more");
   if (options.open_after < 1) return absl::InvalidArgumentError("open_after must be 1 or more");
@@ -136,7 +122,7 @@ size_t Evaluator::StateForNew(const OpStats& op, size_t position) {
 ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Evaluator::JudgeOp(OpState& state, const OpStats& op,
                                                                 uint32_t over, const double* y,
                                                                 const Snapshot& window,
-                                                                EventSink& sink) {
+                                                                FindingSink& sink) {
   // Metrics within budget with nothing open and no streak going have
   // nothing to report and may be forecast unless quiet; only the others
   // are judged one by one.
@@ -153,7 +139,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline uint32_t Evaluator::JudgeOp(OpState& state, 
   return forecastable;
 }
 
-void Evaluator::OnWindow(const Snapshot& window, EventSink& sink) {
+void Evaluator::OnWindow(const Snapshot& window, FindingSink& sink) {
   if (window_ == 0) first_start_ = window.start;
   window_x_ = absl::ToDoubleSeconds(window.end - first_start_);
   const uint64_t min_calls = static_cast<uint64_t>(options_.min_calls);
@@ -250,7 +236,7 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Evaluator::Worse(OpState& state, uint32
                                                           Impact impact, double value,
                                                           Severity severity,
                                                           const Snapshot& window,
-                                                          EventSink& sink) {
+                                                          FindingSink& sink) {
   MetricState& m = metrics_[state.first + k];
   if (m.open < 0) return Open(state, k, impact, value, severity, window, sink);
   // The streak only counts towards opening; a good window resets it
@@ -263,12 +249,12 @@ ABSL_ATTRIBUTE_ALWAYS_INLINE inline void Evaluator::Worse(OpState& state, uint32
   v.impact = impact;
   if (severity > v.severity) {
     v.severity = severity;
-    sink.OnEvent(ViolationEvent(EventKind::kViolationUpdated, v, value, window.end));
+    sink.OnFinding(ViolationFinding(FindingKind::kViolationUpdated, v, value, window.end));
   }
 }
 
 uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const double* y, uint32_t judge,
-                          const Snapshot& window, EventSink& sink) {
+                          const Snapshot& window, FindingSink& sink) {
   const Impact impact = state.impact.value_or(op.impact);
   uint32_t forecastable = 0;
   MetricState* const metrics = &metrics_[state.first];  // not resized while judging
@@ -292,7 +278,7 @@ uint32_t Evaluator::Judge(const OpStats& op, OpState& state, const double* y, ui
 }
 
 void Evaluator::Open(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
-                     const Snapshot& window, EventSink& sink) {
+                     const Snapshot& window, FindingSink& sink) {
   const uint32_t index = state.first + k;
   MetricState& m = metrics_[index];
   MetricDetail& d = details_[index];
@@ -315,12 +301,12 @@ void Evaluator::Open(OpState& state, uint32_t k, Impact impact, double value, Se
     v.since = d.streak_start;
     v.first_window = d.streak_first_window;
     v.last_window = window_;
-    sink.OnEvent(ViolationEvent(EventKind::kViolationOpened, v, value, window.end));
+    sink.OnFinding(ViolationFinding(FindingKind::kViolationOpened, v, value, window.end));
   }
 }
 
 void Evaluator::Better(OpState& state, uint32_t k, double value, const Snapshot& window,
-                       EventSink& sink) {
+                       FindingSink& sink) {
   MetricState& m = metrics_[state.first + k];
   if (++m.good_streak < options_.resolve_after) return;
   Violation& v = violations_[m.open];
@@ -330,11 +316,11 @@ void Evaluator::Better(OpState& state, uint32_t k, double value, const Snapshot&
   // A forecast right after recovery would only describe the recovery.
   m.quiet_until = window_ + options_.prediction_windows;
   state.quiet_until = std::max(state.quiet_until, m.quiet_until);
-  sink.OnEvent(ViolationEvent(EventKind::kViolationResolved, v, value, window.end));
+  sink.OnFinding(ViolationFinding(FindingKind::kViolationResolved, v, value, window.end));
 }
 
 void Evaluator::Forecast(OpState& state, uint32_t k, Impact impact, double value,
-                         const Snapshot& window, EventSink& sink) {
+                         const Snapshot& window, FindingSink& sink) {
   MetricState& m = metrics_[state.first + k];
   const double threshold = m.thresholds.warning;
   std::optional<LineFit> fit = trends_.Fit(state.trend, static_cast<int>(k));
@@ -342,8 +328,8 @@ void Evaluator::Forecast(OpState& state, uint32_t k, Impact impact, double value
   const double eta_s = std::max(0.0, (threshold - fit->intercept) / fit->slope - window_x_);
   const double budget = details_[state.first + k].budget;
 
-  Event e;
-  e.kind = EventKind::kPrediction;
+  Finding e;
+  e.kind = FindingKind::kPrediction;
   e.operation = state.name;
   e.metric = m.metric;
   e.impact = impact;
@@ -366,13 +352,13 @@ void Evaluator::Forecast(OpState& state, uint32_t k, Impact impact, double value
   m.quiet_until = window_ + options_.prediction_windows;
   state.quiet_until = std::max(state.quiet_until, m.quiet_until);
   predictions_.push_back(e);
-  sink.OnEvent(e);
+  sink.OnFinding(e);
 }
 
-Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double value,
+Finding Evaluator::ViolationFinding(FindingKind kind, const Violation& v, double value,
                                 absl::Time at) const {
   const double ratio = value / v.budget;
-  Event e;
+  Finding e;
   e.kind = kind;
   e.operation = v.operation;
   e.metric = v.metric;
@@ -388,23 +374,23 @@ Event Evaluator::ViolationEvent(EventKind kind, const Violation& v, double value
   const std::string budget = FormatValue(v.metric, v.budget);
   const std::string actual = FormatValue(v.metric, value);
   switch (kind) {
-    case EventKind::kViolationOpened:
+    case FindingKind::kViolationOpened:
       e.message =
           absl::StrCat(subject, " ", actual, " over its ", budget, " budget (", FormatRatio(ratio),
                        ", ", SeverityName(v.severity), ", ", ImpactName(v.impact), ") for ",
                        Windows(e.windows), " since ", Rfc3339(v.since));
       break;
-    case EventKind::kViolationUpdated:
+    case FindingKind::kViolationUpdated:
       e.message = absl::StrCat(subject, " now ", SeverityName(v.severity), ": ", actual,
                                " against its ", budget, " budget (", FormatRatio(ratio), ", ",
                                ImpactName(v.impact), "), over budget since ", Rfc3339(v.since));
       break;
-    case EventKind::kViolationResolved:
+    case FindingKind::kViolationResolved:
       e.message = absl::StrCat(subject, " back within its ", budget, " budget (now ", actual,
                                ") after ", Windows(e.windows), "; worst ",
                                FormatValue(v.metric, v.peak), " (", SeverityName(v.severity), ")");
       break;
-    case EventKind::kPrediction:
+    case FindingKind::kPrediction:
       break;
   }
   return e;
@@ -438,7 +424,7 @@ nlohmann::json Evaluator::ReportJson() const {
     });
   }
   nlohmann::json predictions = nlohmann::json::array();
-  for (const Event& p : predictions_) {
+  for (const Finding& p : predictions_) {
     predictions.push_back(nlohmann::json{
         {"operation", p.operation},
         {"metric", MetricName(p.metric)},

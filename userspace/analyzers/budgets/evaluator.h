@@ -1,6 +1,9 @@
 // Judges each window's statistics against the budgets, with hysteresis, and
-// forecasts crossings from the recent trend. What it finds goes to an
-// EventSink; where events end up is not its business.
+// forecasts crossings from the recent trend. What it finds goes to a
+// FindingSink as a typed Finding, cheap to make on the judging path (under
+// 5 us a window, docs/performance.md); BudgetAnalyzer turns each into the
+// pipeline's one Event type (model/event.h). Where they end up is not the
+// evaluator's business.
 #ifndef GRIDPROBE_USERSPACE_ANALYZERS_BUDGETS_EVALUATOR_H_
 #define GRIDPROBE_USERSPACE_ANALYZERS_BUDGETS_EVALUATOR_H_
 
@@ -22,17 +25,15 @@
 
 namespace gridprobe::budgets {
 
-enum class EventKind : uint8_t {
+enum class FindingKind : uint8_t {
   kViolationOpened,
   kViolationUpdated,  // an open violation's severity rose
   kViolationResolved,
   kPrediction,
 };
-// "violation_opened", "violation_updated", "violation_resolved", "prediction".
-const char* EventKindName(EventKind kind);
 
-struct Event {
-  EventKind kind = EventKind::kViolationOpened;
+struct Finding {
+  FindingKind kind = FindingKind::kViolationOpened;
   std::string operation;
   Metric metric = Metric::kP95;
   Impact impact = Impact::kUserVisible;
@@ -56,10 +57,10 @@ struct Event {
   std::string message;  // one line for people
 };
 
-class EventSink {
+class FindingSink {
  public:
-  virtual ~EventSink() = default;
-  virtual void OnEvent(const Event& event) = 0;
+  virtual ~FindingSink() = default;
+  virtual void OnFinding(const Finding& event) = 0;
 };
 
 struct EvaluatorOptions {
@@ -106,7 +107,7 @@ class Evaluator {
   Evaluator(BudgetSet budgets, EvaluatorOptions options);
 
   // Judges one window. Windows must come in time order.
-  void OnWindow(const Snapshot& window, EventSink& sink);
+  void OnWindow(const Snapshot& window, FindingSink& sink);
 
   // The report's "budgets" section: the preset in force, its resolved
   // budgets, every violation (open or resolved) and every prediction.
@@ -178,7 +179,7 @@ class Evaluator {
   // they bring about. Returns bit k set when metric k may be forecast:
   // within budget, nothing open, not quiet.
   uint32_t JudgeOp(OpState& state, const OpStats& op, uint32_t over, const double* y,
-                   const Snapshot& window, EventSink& sink);
+                   const Snapshot& window, FindingSink& sink);
   // Notes which of state's metrics are measured (`all_measured`: bit i,
   // Metric i); returns whether that changed.
   static bool Measure(OpState& state, uint32_t all_measured);
@@ -186,19 +187,19 @@ class Evaluator {
   // one by one: those over their threshold or with a violation open or a
   // streak going. Returns their bits of JudgeOp's result.
   uint32_t Judge(const OpStats& op, OpState& state, const double* y, uint32_t judge,
-                 const Snapshot& window, EventSink& sink);
+                 const Snapshot& window, FindingSink& sink);
   void Worse(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
-             const Snapshot& window, EventSink& sink);
+             const Snapshot& window, FindingSink& sink);
   // Worse for a metric with no violation open: the streak grows, and at
   // open_after windows a violation opens.
   void Open(OpState& state, uint32_t k, Impact impact, double value, Severity severity,
-            const Snapshot& window, EventSink& sink);
-  void Better(OpState& state, uint32_t k, double value, const Snapshot& window, EventSink& sink);
+            const Snapshot& window, FindingSink& sink);
+  void Better(OpState& state, uint32_t k, double value, const Snapshot& window, FindingSink& sink);
   // Reports the forecast for metric k of `state`, found due.
   void Forecast(OpState& state, uint32_t k, Impact impact, double value, const Snapshot& window,
-                EventSink& sink);
+                FindingSink& sink);
   // `value`: the metric in the window that caused the event.
-  Event ViolationEvent(EventKind kind, const Violation& v, double value, absl::Time at) const;
+  Finding ViolationFinding(FindingKind kind, const Violation& v, double value, absl::Time at) const;
 
   BudgetSet budgets_;
   EvaluatorOptions options_;
@@ -229,7 +230,7 @@ class Evaluator {
   std::vector<size_t> by_position_;  // see StateFor
 
   std::vector<Violation> violations_;
-  std::vector<Event> predictions_;
+  std::vector<Finding> predictions_;
 };
 
 }  // namespace gridprobe::budgets

@@ -137,7 +137,7 @@ absl::StatusOr<Snapshot> SnapshotFromReportJson(const nlohmann::json& report) {
 }
 
 absl::StatusOr<CheckResult> CheckReport(const nlohmann::json& report, BudgetSet budgets,
-                                        const EvaluatorOptions& options, EventSink& sink) {
+                                        const EvaluatorOptions& options, FindingSink& sink) {
   absl::StatusOr<Snapshot> snapshot = SnapshotFromReportJson(report);
   if (!snapshot.ok()) return snapshot.status();
   EvaluatorOptions offline;

@@ -29,7 +29,7 @@ struct CheckResult {
 // forecast. Only options.min_calls and options.severities are used. Events
 // go to `sink`.
 absl::StatusOr<CheckResult> CheckReport(const nlohmann::json& report, BudgetSet budgets,
-                                        const EvaluatorOptions& options, EventSink& sink);
+                                        const EvaluatorOptions& options, FindingSink& sink);
 
 }  // namespace gridprobe::budgets
 
