@@ -21,10 +21,6 @@ OpStats MakeOpStats(const OpIdentity& id, const Histogram& w, double seconds) {
   s.p99_ns = w.Percentile(0.99);
   s.total_ns = w.sum();
   s.histogram = std::make_shared<const Histogram>(w);
-  const std::vector<uint64_t>& b = w.buckets();
-  for (uint32_t i = 0; i < b.size(); ++i) {
-    if (b[i] != 0) s.buckets.emplace_back(i, b[i]);
-  }
   return s;
 }
 

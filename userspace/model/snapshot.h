@@ -117,12 +117,10 @@ struct OpStats {
   uint64_t p99_ns = 0;
   uint64_t total_ns = 0;
   // The window's (or run's) histogram itself, shared by every copy of the
-  // snapshot; null in snapshots read back from a saved report.
+  // snapshot: what lets a sink merge windows into exact percentiles of a
+  // longer period, or export the buckets. Null only in an OpStats made by
+  // hand.
   std::shared_ptr<const Histogram> histogram;
-  // The window's latency histogram, its non-empty buckets only as
-  // (Histogram bucket index, calls): what lets a sink merge windows into
-  // exact percentiles of a longer period.
-  std::vector<std::pair<uint32_t, uint64_t>> buckets;
 
   // Memory accounting of the operation's category; absent when memory
   // tracking is off.

@@ -135,7 +135,11 @@ nlohmann::json Series::Json() const {
 
 nlohmann::json HistogramJson(const OpStats& op) {
   nlohmann::json out = nlohmann::json::array();
-  for (const auto& [bucket, calls] : op.buckets) {
+  if (op.histogram == nullptr) return out;
+  const std::vector<uint64_t>& buckets = op.histogram->buckets();
+  for (uint32_t bucket = 0; bucket < buckets.size(); ++bucket) {
+    const uint64_t calls = buckets[bucket];
+    if (calls == 0) continue;
     uint64_t high = Histogram::BucketHigh(bucket);
     out.push_back({Histogram::BucketLow(bucket),
                    high == UINT64_MAX ? nlohmann::json(nullptr) : nlohmann::json(high), calls});
@@ -157,30 +161,15 @@ void PeriodBuilder::AddWindow(const Snapshot& w) {
   if (windows_ == 0) {
     start_ = w.start;
     hists_.assign(w.ops.size(), Histogram());
-    unwound_.assign(w.ops.size(), 0);
-    untracked_.assign(w.ops.size(), 0);
     const size_t cats = w.memory.has_value() ? w.memory->categories.size() : 0;
     cat_allocs_.assign(cats, 0);
     cat_bytes_.assign(cats, 0);
   }
   ++windows_;
   end_ = w.end;
-  // One kernel-shaped record per operation: Histogram::Add keeps min/max
-  // exact where the window's are.
-  auto record = std::make_unique<op_hist>();
   for (size_t i = 0; i < w.ops.size() && i < hists_.size(); ++i) {
     const OpStats& op = w.ops[i];
-    *record = op_hist{};
-    record->count = op.calls;
-    record->sum_ns = op.total_ns;
-    record->min_ns = op.min_ns;
-    record->max_ns = op.max_ns;
-    for (const auto& [bucket, calls] : op.buckets) {
-      if (bucket < Histogram::kBuckets) record->buckets[bucket] = calls;
-    }
-    hists_[i].Add(*record);
-    unwound_[i] += op.unwound;
-    untracked_[i] += op.untracked;
+    if (op.histogram != nullptr) hists_[i].Merge(*op.histogram);
   }
   if (w.memory.has_value()) {
     for (size_t i = 0; i < w.memory->categories.size() && i < cat_allocs_.size(); ++i) {
@@ -214,11 +203,8 @@ Snapshot PeriodBuilder::Period() const {
   const double seconds = absl::ToDoubleSeconds(end_ - start_);
   for (size_t i = 0; i < last_.ops.size() && i < hists_.size(); ++i) {
     const OpStats& op = last_.ops[i];
-    OpStats s = MakeOpStats({op.name, op.symbol, op.module, op.impact, op.preset}, hists_[i],
-                            seconds);
-    s.unwound = unwound_[i];
-    s.untracked = untracked_[i];
-    p.ops.push_back(std::move(s));
+    p.ops.push_back(
+        MakeOpStats({op.name, op.symbol, op.module, op.impact, op.preset}, hists_[i], seconds));
   }
   if (last_.memory.has_value()) {
     MemorySummary m = *last_.memory;

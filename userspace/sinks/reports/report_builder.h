@@ -108,7 +108,6 @@ class PeriodBuilder {
   absl::Time start_, end_;
   Snapshot last_;  // the latest window: identities, memory, losses
   std::vector<Histogram> hists_;
-  std::vector<uint64_t> unwound_, untracked_;
   std::vector<uint64_t> cat_allocs_, cat_bytes_;
   std::vector<nlohmann::json> events_;
   Series series_;
