@@ -225,6 +225,9 @@ absl::StatusOr<std::unique_ptr<AlertsSink>> AlertsSink::Create(
       d->queue.push_back(std::move(item));
     }
   }
+  for (auto& d : sink->dests_) {
+    if (!d->queue.empty()) sink->idle_ = false;
+  }
   sink->multi_ = curl_multi_init();
   if (sink->multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
   sink->dispatcher_ = std::thread([s = sink.get()] { s->Run(); });
