@@ -21,6 +21,9 @@ struct HttpRequest {
 };
 
 struct HttpReply {
+  HttpReply(int status = 200, std::vector<std::string> headers = {}, std::string body = "",
+            bool hang = false)
+      : status(status), headers(std::move(headers)), body(std::move(body)), hang(hang) {}
   int status = 200;
   std::vector<std::string> headers;  // "Name: value"
   std::string body;

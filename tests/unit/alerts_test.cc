@@ -346,12 +346,13 @@ TEST_F(AlertDelivery, SlackGetsBlockKitWithAFallbackText) {
 
 TEST_F(AlertDelivery, AHangingReceiverTimesOutAndTheAlertGoesToTheOutbox) {
   HttpReceiver rx;
-  rx.SetFallback({200, {}, "", /*hang=*/true});
+  rx.SetFallback(HttpReply(200, {}, "", /*hang=*/true));
   DestinationOptions o = Options("webhook", rx.url("/hook"));
   o.timeout = absl::Milliseconds(200);
   o.max_attempts = 2;
   auto sink = Sink({o});
   sink->OnEvent(MakeEvent(EventKind::kViolationOpened));
+  ASSERT_TRUE(rx.WaitFor(2));  // the first attempt timed out and was retried
   sink->Drain();
   DestinationStats s = sink->Stats()[0];
   EXPECT_EQ(s.sent, 0u);
