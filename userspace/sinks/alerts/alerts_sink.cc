@@ -241,20 +241,33 @@ AlertsSink::~AlertsSink() {
 
 void AlertsSink::OnEvent(const Event& event) {
   absl::Time now = hooks_.now();
-  std::shared_ptr<const Event> shared;
+  // Decisions first (this thread's alone), then one lock for every enqueue.
+  std::optional<IncidentInfo> infos[64];
+  std::vector<std::optional<IncidentInfo>> more;
+  if (dests_.size() > 64) more.resize(dests_.size());
+  std::optional<IncidentInfo>* info = dests_.size() > 64 ? more.data() : infos;
+  bool any = false;
+  for (size_t i = 0; i < dests_.size(); ++i) {
+    Dest& d = *dests_[i];
+    info[i] = d.book.Decide(event, d.filter.Accepts(event), now);
+    any = any || info[i].has_value();
+  }
+  if (!any) return;
+  auto shared = std::make_shared<const Event>(event);
   bool posted = false;
-  for (auto& d : dests_) {
-    std::optional<IncidentInfo> info = d->book.Decide(event, d->filter.Accepts(event), now);
-    if (!info) continue;
-    if (shared == nullptr) shared = std::make_shared<const Event>(event);
+  {
     std::lock_guard<std::mutex> lock(mu_);
-    if (d->queue.size() >= d->options.queue_limit || stop_) {
-      ++d->stats.dropped[stop_ ? "after_exit" : "queue_full"];
-      continue;
+    for (size_t i = 0; i < dests_.size(); ++i) {
+      if (!info[i]) continue;
+      Dest& d = *dests_[i];
+      if (d.queue.size() >= d.options.queue_limit || stop_) {
+        ++d.stats.dropped[stop_ ? "after_exit" : "queue_full"];
+        continue;
+      }
+      d.queue.push_back(Item{shared, *info[i], std::nullopt, ""});
+      idle_ = false;
+      posted = true;
     }
-    d->queue.push_back(Item{shared, *info, std::nullopt, ""});
-    idle_ = false;
-    posted = true;
   }
   if (posted) curl_multi_wakeup(static_cast<CURLM*>(multi_));
 }
