@@ -9,6 +9,10 @@ packages=(
   libbpf-dev bpftool libelf-dev zlib1g-dev libcapstone-dev
   libabsl-dev libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # alert delivery: libcurl (multi interface, OpenSSL TLS), OpenSSL for HMAC signatures
+  libcurl4-openssl-dev libssl-dev
+  # tests: a real Alertmanager for the alertmanager destination
+  prometheus-alertmanager
   # tests and benchmarks: the peer gridprobe is compared against
   bpftrace
   # tests: a library nobody here wrote, for the sqlite preset's tests

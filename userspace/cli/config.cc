@@ -3,7 +3,9 @@
 #include <filesystem>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
+#include "userspace/sinks/alerts/destination.h"
 
 namespace gridprobe::config {
 namespace {
@@ -18,11 +20,9 @@ const std::vector<std::string>& Keys(absl::string_view section) {
   static const auto* options = new std::vector<std::string>{
       "min_calls", "open_after", "resolve_after", "horizon", "severities"};
   static const auto* severities = new std::vector<std::string>{"warning", "error", "critical"};
-  static const auto* alert = new std::vector<std::string>{"type"};
   if (section == "report") return *report;
   if (section == "budget_options") return *options;
   if (section == "severities") return *severities;
-  if (section == "alert") return *alert;
   return *top;
 }
 
@@ -225,6 +225,7 @@ class Parser {
     absl::StatusOr<std::vector<Value>> items = reader_.List(v);
     if (!items.ok()) return items.status();
     config->alerts.clear();
+    std::vector<std::string> types = alerts::DestinationTypes();
     for (const Value& item : *items) {
       if (!item.node.IsMap()) return reader_.Expected(item, "a map with 'type'");
       // The type decides which keys are allowed, so it is read first.
@@ -237,14 +238,113 @@ class Parser {
                        absl::StrCat(item.path, ".type")};
       absl::StatusOr<std::string> type = reader_.String(type_value);
       if (!type.ok()) return type.status();
-      if (*type != "console") {
-        return reader_.ErrorAt(type_value.mark,
-                               absl::StrCat("alert destination '", *type,
-                                            "' is not supported yet (supported: console)"));
+      std::optional<std::vector<std::string>> own = alerts::DestinationKeys(*type);
+      if (!own) {
+        return reader_.ErrorAt(
+            type_value.mark, absl::StrCat("unknown alert destination '", *type, "'",
+                                          DidYouMean(*type, types),
+                                          " (known: ", absl::StrJoin(types, ", "), ")"));
       }
-      absl::StatusOr<std::vector<Entry>> entries = reader_.Map(item, Keys("alert"));
+      std::vector<std::string> keys = {
+          "type",      "name",        "url",         "endpoint",    "min_severity",
+          "impact",    "events",      "repeat_interval", "timeout", "connect_timeout",
+          "ca_bundle", "insecure",    "outbox_dir",  "queue_limit", "max_attempts"};
+      keys.insert(keys.end(), own->begin(), own->end());
+      absl::StatusOr<std::vector<Entry>> entries = reader_.Map(item, keys);
       if (!entries.ok()) return entries.status();
-      config->alerts.push_back(AlertDestination{*type});
+      AlertDestination d;
+      d.type = *type;
+      for (const Entry& e : *entries) {
+        absl::Status status = AlertKey(e, &d);
+        if (!status.ok()) return status;
+      }
+      if (d.name.empty()) d.name = d.type;
+      for (const AlertDestination& other : config->alerts) {
+        if (other.name == d.name) {
+          return reader_.ErrorAt(item.mark, absl::StrCat("'", item.path, "': a destination named '",
+                                                         d.name, "' is already listed; give each a "
+                                                         "unique 'name'"));
+        }
+      }
+      // The destination's own checks (a missing url, a bad routing key).
+      alerts::Redactor unused;
+      absl::StatusOr<std::unique_ptr<alerts::Destination>> made =
+          alerts::MakeDestination(d, &unused);
+      if (!made.ok()) {
+        return reader_.ErrorAt(item.mark,
+                               absl::StrCat("'", item.path, "': ", made.status().message()));
+      }
+      config->alerts.push_back(std::move(d));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status AlertKey(const Entry& e, AlertDestination* d) {
+    const Value& v = e.value;
+    if (e.key == "type") return absl::OkStatus();
+    if (e.key == "repeat_interval" || e.key == "timeout" || e.key == "connect_timeout") {
+      absl::StatusOr<absl::Duration> t = reader_.Duration(v);
+      if (!t.ok()) return t.status();
+      if (*t <= absl::ZeroDuration()) {
+        return reader_.ErrorAt(v.mark, absl::StrCat("'", v.path, "': must be longer than 0"));
+      }
+      (e.key == "timeout" ? d->timeout
+       : e.key == "connect_timeout" ? d->connect_timeout
+                                    : d->repeat_interval) = *t;
+      return absl::OkStatus();
+    }
+    if (e.key == "min_severity") {
+      static const auto* kSeverities = new std::vector<std::string>{"warning", "error", "critical"};
+      return Assign(reader_.OneOf(v, *kSeverities), &d->min_severity);
+    }
+    if (e.key == "impact" || e.key == "events") {
+      static const auto* kImpacts = new std::vector<std::string>{"userVisible", "background"};
+      static const auto* kFamilies =
+          new std::vector<std::string>{"violation", "prediction", "leak", "health"};
+      absl::StatusOr<std::vector<Value>> list = reader_.List(v);
+      if (!list.ok()) return list.status();
+      if (list->empty()) return reader_.Expected(v, "at least one item");
+      std::vector<std::string> out;
+      for (const Value& i : *list) {
+        absl::StatusOr<std::string> s = reader_.OneOf(i, e.key == "impact" ? *kImpacts : *kFamilies);
+        if (!s.ok()) return s.status();
+        out.push_back(*s);
+      }
+      (e.key == "impact" ? d->impact : d->events) = std::move(out);
+      return absl::OkStatus();
+    }
+    if (e.key == "insecure") {
+      static const auto* kBools = new std::vector<std::string>{"true", "false"};
+      absl::StatusOr<std::string> s = reader_.OneOf(v, *kBools);
+      if (!s.ok()) return s.status();
+      d->insecure = *s == "true";
+      return absl::OkStatus();
+    }
+    if (e.key == "queue_limit" || e.key == "max_attempts") {
+      absl::StatusOr<int64_t> n = e.key == "queue_limit" ? reader_.Integer(v, 1, 1 << 20)
+                                                         : reader_.Integer(v, 1, 100);
+      if (!n.ok()) return n.status();
+      if (e.key == "queue_limit") d->queue_limit = static_cast<size_t>(*n);
+      if (e.key == "max_attempts") d->max_attempts = static_cast<int>(*n);
+      return absl::OkStatus();
+    }
+    if (e.key == "ca_bundle" || e.key == "outbox_dir") {
+      return Path(v, e.key == "ca_bundle" ? &d->ca_bundle : &d->outbox_dir);
+    }
+    // Strings, ${ENV} expanded: name, url, endpoint and the type's own keys.
+    absl::StatusOr<std::string> s = reader_.String(v);
+    if (!s.ok()) return s.status();
+    if (s->empty()) return reader_.Expected(v, "a value");
+    if (e.key == "name") {
+      d->name = *s;
+    } else if (e.key == "url" || e.key == "endpoint") {
+      if (!absl::StartsWith(*s, "http://") && !absl::StartsWith(*s, "https://")) {
+        return reader_.ErrorAt(v.mark, absl::StrCat("'", v.path, "': expected an http:// or "
+                                                    "https:// URL"));
+      }
+      d->url = *s;
+    } else {
+      d->keys[e.key] = *s;
     }
     return absl::OkStatus();
   }

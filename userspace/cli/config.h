@@ -15,14 +15,13 @@
 #include "userspace/presets/budget_preset.h"
 #include "base/yaml_reader.h"
 #include "userspace/model/snapshot.h"
+#include "userspace/sinks/alerts/options.h"
 
 namespace gridprobe::config {
 
 using ::gridprobe::MemoryMode;
 
-struct AlertDestination {
-  std::string type;  // "console" is the only one so far
-};
+using AlertDestination = alerts::DestinationOptions;
 
 // Relative paths in a file are taken relative to the file's directory and
 // stored resolved.
@@ -43,7 +42,8 @@ struct Config {
   // Where every event goes as one JSON line; empty: nowhere, "-": stdout.
   std::string events_jsonl;
   budgets::EvaluatorOptions budget_options;
-  std::vector<AlertDestination> alerts = {{"console"}};
+  // Alert destinations (docs/alerts.md); empty: none beyond the console lines.
+  std::vector<AlertDestination> alerts;
   // Threads of the target tracked at once.
   int max_threads = 4096;
   // Where to leave debugging output; empty: none.

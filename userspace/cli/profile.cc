@@ -29,6 +29,7 @@
 #include "userspace/probes/library_watch.h"
 #include "userspace/probes/probe_session.h"
 #include "userspace/probes/symbolizer.h"
+#include "userspace/sinks/alerts/alerts_sink.h"
 #include "userspace/sinks/console_events.h"
 #include "userspace/sinks/console_table.h"
 #include "userspace/sinks/events_jsonl.h"
@@ -100,6 +101,13 @@ absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
     GP_ASSIGN_OR_RETURN(o.formats, reports::ParseReportFormats(settings.report_format));
     GP_RETURN_IF_ERROR(reports::CheckReportDir(o.dir));
     sinks.owned.push_back(std::make_unique<reports::ReportsSink>(std::move(o)));
+  }
+  if (!settings.alerts.empty()) {
+    absl::StatusOr<std::unique_ptr<alerts::AlertsSink>> a = alerts::AlertsSink::Create(settings.alerts);
+    if (!a.ok()) {
+      return WithExitCode(absl::InvalidArgumentError(a.status().message()), ExitCode::kBadInput);
+    }
+    sinks.owned.push_back(*std::move(a));
   }
   if (!settings.events_jsonl.empty()) {
     GP_ASSIGN_OR_RETURN(std::unique_ptr<EventsJsonlSink> jsonl,

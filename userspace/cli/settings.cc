@@ -3,11 +3,13 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "base/status.h"
 #include "userspace/cli/config.h"
+#include "userspace/sinks/alerts/destination.h"
 
 namespace gridprobe {
 namespace {
@@ -96,8 +98,41 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
                   "How probes are made: auto, multi (uprobe_multi links, Linux 6.6+: fast "
                   "attach and detach) or single (one perf-event uprobe per site)")
       ->capture_default_str();
+  cmd->add_option("--alert", f->alerts,
+                  "Send alerts to TYPE=URL, e.g. webhook=http://127.0.0.1:9000/hook or "
+                  "alertmanager=http://127.0.0.1:9093 (repeatable; docs/alerts.md)");
   cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
   cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
+}
+
+absl::StatusOr<alerts::DestinationOptions> ParseAlertFlag(const std::string& text) {
+  auto usage = [&](absl::string_view why) {
+    return WithExitCode(
+        absl::InvalidArgumentError(absl::StrCat("--alert '", alerts::ShowUrl(text), "': ", why)),
+        ExitCode::kUsage);
+  };
+  size_t eq = text.find('=');
+  alerts::DestinationOptions d;
+  d.type = text.substr(0, eq);
+  d.name = d.type;
+  if (d.type == "console" && eq == std::string::npos) return d;
+  if (eq == std::string::npos) return usage("expected TYPE=URL");
+  d.url = text.substr(eq + 1);
+  if (!absl::StartsWith(d.url, "http://") && !absl::StartsWith(d.url, "https://")) {
+    return usage("the URL must start with http:// or https://");
+  }
+  if (d.type == "pagerduty") {
+    const char* key = getenv("GRIDPROBE_PAGERDUTY_ROUTING_KEY");
+    if (key != nullptr) d.keys["routing_key"] = key;
+  }
+  if (d.type == "exec" || !alerts::DestinationKeys(d.type)) {
+    return usage(absl::StrCat("TYPE must be one of webhook, alertmanager, slack, pagerduty, "
+                              "console (other types: the configuration file's 'alerts:')"));
+  }
+  alerts::Redactor unused;
+  absl::StatusOr<std::unique_ptr<alerts::Destination>> made = alerts::MakeDestination(d, &unused);
+  if (!made.ok()) return usage(made.status().message());
+  return d;
 }
 
 absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
@@ -151,6 +186,14 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
     GP_ASSIGN_OR_RETURN(s.report_every, ParseDurationFlag("report-every", f.report_every, true));
   }
   s.live = !f.quiet;
+  s.alerts = file.alerts;
+  for (const std::string& flag : f.alerts) {
+    GP_ASSIGN_OR_RETURN(alerts::DestinationOptions d, ParseAlertFlag(flag));
+    for (const alerts::DestinationOptions& other : s.alerts) {
+      if (other.name == d.name) d.name = absl::StrCat(d.name, "-", s.alerts.size() + 1);
+    }
+    s.alerts.push_back(std::move(d));
+  }
 
   s.session.memory = s.memory;
   s.session.max_threads =

@@ -18,6 +18,7 @@
 #include "userspace/analyzers/budgets/evaluator.h"
 #include "userspace/probes/probe_session.h"
 #include "userspace/model/snapshot.h"
+#include "userspace/sinks/alerts/options.h"
 
 namespace gridprobe {
 
@@ -43,6 +44,7 @@ struct ProfileFlags {
   std::string return_mode = "auto";
   bool i_know_it_can_crash = false;
   std::string debug_dir;
+  std::vector<std::string> alerts;  // --alert TYPE=URL, repeatable
   std::string links = "auto";
   bool wait_library = false;
   bool all = false;             // attach only
@@ -75,6 +77,8 @@ struct Settings {
   symbols::ReturnRequest return_request = symbols::ReturnRequest::kAuto;
   bool i_know_it_can_crash = false;
   bool wait_library = false;
+  // Alert destinations: the file's, then one per --alert.
+  std::vector<alerts::DestinationOptions> alerts;
   // Where separate debug files of stripped binaries are looked for.
   std::vector<std::string> debug_dirs = symbols::DefaultDebugDirs();
 };
@@ -95,6 +99,11 @@ absl::StatusOr<std::vector<symbols::LibraryPreset>> LoadLibraryPresets(
 absl::Status CheckAllProcessesSettings(const Settings& settings);
 
 // --return-mode's value; kUsage when it is none of auto, safe, fast.
+// One --alert TYPE=URL: a destination of that type at that URL (webhook,
+// alertmanager, slack, console; pagerduty: the URL is the endpoint and
+// GRIDPROBE_PAGERDUTY_ROUTING_KEY the key). kUsage on anything else.
+absl::StatusOr<alerts::DestinationOptions> ParseAlertFlag(const std::string& text);
+
 absl::StatusOr<symbols::ReturnRequest> ParseReturnModeFlag(const std::string& text);
 
 }  // namespace gridprobe

@@ -1,5 +1,6 @@
 #include "userspace/cli/config.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -63,8 +64,7 @@ TEST_F(ConfigTest, EmptyFileMeansDefaults) {
   EXPECT_EQ(DefaultInterval(true), absl::Seconds(10));
   EXPECT_EQ(config->duration, absl::ZeroDuration());
   EXPECT_EQ(config->budget_options.min_calls, 20);
-  ASSERT_EQ(config->alerts.size(), 1u);
-  EXPECT_EQ(config->alerts[0].type, "console");
+  EXPECT_TRUE(config->alerts.empty());
 }
 
 TEST_F(ConfigTest, ReadsEverySetting) {
@@ -178,12 +178,45 @@ TEST_F(ConfigTest, ErrorsInsideTheBudgetFileNameThatFile) {
 
 TEST_F(ConfigTest, AlertDestinations) {
   EXPECT_EQ(Error("alerts:\n  - type: sentry\n    dsn: ${TOKEN}\n"),
-            "g.yaml:2:11: alert destination 'sentry' is not supported yet (supported: console)");
-  EXPECT_EQ(Error("alerts:\n  - type: console\n    colour: red\n"),
-            "g.yaml:3:5: unknown key 'colour' in 'alerts[0]' (expected one of: type)");
+            "g.yaml:2:11: unknown alert destination 'sentry' (known: console, webhook, "
+            "alertmanager, exec, pagerduty, slack)");
+  EXPECT_THAT(Error("alerts:\n  - type: console\n    colour: red\n"),
+              ::testing::StartsWith("g.yaml:3:5: unknown key 'colour' in 'alerts[0]'"));
+  EXPECT_EQ(Error("alerts:\n  - type: webhook\n    url: ftp://x\n"),
+            "g.yaml:3:10: 'alerts[0].url': expected an http:// or https:// URL");
+  EXPECT_EQ(Error("alerts:\n  - type: webhook\n    secret: x\n"),
+            "g.yaml:2:5: 'alerts[0]': webhook needs 'url'");
+  EXPECT_EQ(Error("alerts:\n  - type: console\n  - type: console\n"),
+            "g.yaml:3:5: 'alerts[1]': a destination named 'console' is already listed; give each "
+            "a unique 'name'");
+  EXPECT_EQ(Error("alerts:\n  - type: webhook\n    url: http://h/x\n    min_severity: info\n"),
+            "g.yaml:4:19: 'alerts[0].min_severity': expected one of warning, error, critical, "
+            "got 'info'");
   EXPECT_EQ(Error("alerts:\n  - console\n"),
             "g.yaml:2:5: 'alerts[0]': expected a map with 'type', got 'console'");
   EXPECT_EQ(Error("alerts:\n  - {}\n"), "g.yaml:2:5: 'alerts[0]': missing 'type'");
+}
+
+TEST_F(ConfigTest, AlertDestinationKeysAndSecretsFromTheEnvironment) {
+  absl::StatusOr<Config> c = Parse(
+      "alerts:\n  - type: webhook\n    name: ops-hook\n    url: https://hooks.example.com/g\n"
+      "    secret: ${TOKEN}\n    min_severity: error\n    impact: [userVisible]\n"
+      "    events: [violation, prediction]\n    repeat_interval: 30m\n    timeout: 2s\n"
+      "  - type: alertmanager\n    url: http://127.0.0.1:9093\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->alerts.size(), 2u);
+  const AlertDestination& w = c->alerts[0];
+  EXPECT_EQ(w.name, "ops-hook");
+  EXPECT_EQ(w.keys.at("secret"), "tok-123");
+  EXPECT_EQ(w.min_severity, "error");
+  EXPECT_EQ(w.impact, std::vector<std::string>{"userVisible"});
+  EXPECT_EQ(w.events, (std::vector<std::string>{"violation", "prediction"}));
+  EXPECT_EQ(w.repeat_interval, absl::Minutes(30));
+  EXPECT_EQ(w.timeout, absl::Seconds(2));
+  EXPECT_EQ(c->alerts[1].name, "alertmanager");
+  // A secret is never quoted back.
+  EXPECT_THAT(Error("alerts:\n  - type: pagerduty\n    routing_key: ${TOKEN}\n"),
+              ::testing::Not(::testing::HasSubstr("tok-123")));
 }
 
 TEST_F(ConfigTest, EnvironmentReferences) {
