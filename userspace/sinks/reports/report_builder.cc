@@ -214,7 +214,7 @@ Snapshot PeriodBuilder::Period() const {
   const double seconds = absl::ToDoubleSeconds(end_ - start_);
   for (size_t i = 0; i < last_.ops.size() && i < hists_.size(); ++i) {
     const OpStats& op = last_.ops[i];
-    OpStats s = MakeOpStats({op.name, op.symbol, op.module, op.impact, op.preset}, hists_[i],
+    OpStats s = MakeOpStats({op.name, op.symbol, op.module, op.impact, op.preset, op.build_id}, hists_[i],
                             seconds);
     s.unwound = unwound_[i];
     s.untracked = untracked_[i];
