@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <cstdio>
@@ -275,6 +276,44 @@ TEST(PrometheusServer, ServesMetricsAndRefusesTheRest) {
   EXPECT_EQ(ExitCodeOf(busy.status()), ExitCode::kOutputFailed);
   EXPECT_NE(busy.status().message().find("the port is in use"), std::string::npos);
   EXPECT_EQ(busy.status().message().find('\n'), std::string::npos);
+}
+
+std::string Gunzip(const std::string& in) {
+  z_stream z{};
+  inflateInit2(&z, 15 + 16);
+  std::string out;
+  char buf[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  z.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof(buf);
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof(buf) - z.avail_out);
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END ? out : "";
+}
+
+TEST(PrometheusServer, GzipsWhenTheScraperAcceptsIt) {
+  MetricsState state;
+  state.OnWindow(Window(0, {{"sort", Samples({5000, 90000})}}));
+  auto address = ParseListenAddress("127.0.0.1:0", "test");
+  ASSERT_TRUE(address.ok());
+  auto server = HttpServer::Start(
+      *address, "test", "/metrics",
+      [&] { return HttpResponse{200, kContentType, state.Render()}; }, /*gzip=*/true);
+  ASSERT_TRUE(server.ok()) << server.status();
+  EXPECT_EQ(Get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").find("Content-Encoding"),
+            std::string::npos);
+  const std::string r = Get((*server)->port(),
+                            "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  ASSERT_NE(r.find("\r\nContent-Encoding: gzip\r\n"), std::string::npos) << r.substr(0, 300);
+  const std::string body = Gunzip(r.substr(r.find("\r\n\r\n") + 4));
+  PromPage page;
+  ASSERT_EQ(ParsePromText(body, &page), "");
+  EXPECT_EQ(Value(page, "gridprobe_op_calls_total", {{"operation", "sort"}}), 2);
 }
 
 TEST(PrometheusServer, NonLoopbackOnlyWhenAllowed) {

@@ -75,6 +75,18 @@ int SeverityLevel(Severity s) {
 
 }  // namespace
 
+// The le text of each exported bound, computed once.
+const std::vector<std::string>& BoundTexts() {
+  static const auto* texts = [] {
+    auto* out = new std::vector<std::string>;
+    for (uint32_t bound : ExportedBounds()) {
+      out->push_back(NanosAsSeconds(Histogram::BucketLow(bound) - 1));
+    }
+    return out;
+  }();
+  return *texts;
+}
+
 const std::vector<uint32_t>& ExportedBounds() {
   static const auto* bounds = new std::vector<uint32_t>(MakeBounds());
   return *bounds;
@@ -219,13 +231,16 @@ std::string MetricsState::Render() const {
            "Latency of operations that returned normally, since attach.");
     for (size_t i = 0; i < ops_.size(); ++i) {
       const std::vector<uint64_t>& b = ops_[i].hist.buckets();
+      // Every line but its le and count is the same: built once.
+      std::string prefix = op_labels[i].With("le", "");
+      prefix.resize(prefix.size() - 2);  // up to the le value's opening quote
+      prefix.insert(0, "gridprobe_op_duration_seconds_bucket");
+      const std::vector<std::string>& le = BoundTexts();
       uint64_t cum = 0;
       uint32_t next = 0;
-      for (uint32_t bound : bounds) {
-        while (next < bound) cum += b[next++];
-        absl::StrAppend(&out, "gridprobe_op_duration_seconds_bucket",
-                        op_labels[i].With("le", NanosAsSeconds(Histogram::BucketLow(bound) - 1)),
-                        " ", cum, "\n");
+      for (size_t j = 0; j < bounds.size(); ++j) {
+        while (next < bounds[j]) cum += b[next++];
+        absl::StrAppend(&out, prefix, le[j], "\"} ", cum, "\n");
       }
       while (next < b.size()) cum += b[next++];
       const std::string l = op_labels[i].str();

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -41,6 +42,16 @@ const char* Reason(int status) {
   }
 }
 
+// Whether the request's Accept-Encoding names gzip (q=0 is not checked:
+// no scraper sends it).
+bool AcceptsGzip(const std::string& request) {
+  const std::string lower = absl::AsciiStrToLower(request);
+  const size_t at = lower.find("\r\naccept-encoding:");
+  if (at == std::string::npos) return false;
+  const size_t end = lower.find("\r\n", at + 2);
+  return lower.substr(at, end - at).find("gzip") != std::string::npos;
+}
+
 bool WriteAll(int fd, const std::string& data) {
   size_t done = 0;
   while (done < data.size()) {
@@ -53,6 +64,23 @@ bool WriteAll(int fd, const std::string& data) {
 }
 
 }  // namespace
+
+std::optional<std::string> Gzip(const std::string& body) {
+  z_stream z{};
+  // 15 + 16: a gzip header and trailer; level 1: the page is repetitive
+  // enough that faster levels lose little.
+  if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return std::nullopt;
+  std::string out(deflateBound(&z, body.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  z.avail_in = static_cast<uInt>(body.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return std::nullopt;
+  return out;
+}
 
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, const std::string& what) {
   ListenAddress a;
@@ -101,7 +129,8 @@ absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, const 
 
 absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddress& address,
                                                               const std::string& what,
-                                                              std::string path, Handler handler) {
+                                                              std::string path, Handler handler,
+                                                              bool gzip) {
   const std::string where = absl::StrCat(what, " ", address.host, ":", address.port);
   int fd = socket(address.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return ErrnoError(errno, absl::StrCat(where, ": socket"), ExitCode::kOutputFailed);
@@ -136,19 +165,20 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddres
     return ErrnoError(err, absl::StrCat(where, ": pipe"), ExitCode::kOutputFailed);
   }
   std::unique_ptr<HttpServer> server(
-      new HttpServer(fd, wake[0], wake[1], port, std::move(path), std::move(handler)));
+      new HttpServer(fd, wake[0], wake[1], port, std::move(path), std::move(handler), gzip));
   server->thread_ = std::thread([s = server.get()] { s->Serve(); });
   return server;
 }
 
 HttpServer::HttpServer(int listen_fd, int wake_read, int wake_write, uint16_t port,
-                       std::string path, Handler handler)
+                       std::string path, Handler handler, bool gzip)
     : listen_fd_(listen_fd),
       wake_read_(wake_read),
       wake_write_(wake_write),
       port_(port),
       path_(std::move(path)),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)),
+      gzip_(gzip) {}
 
 HttpServer::~HttpServer() {
   char c = 0;
@@ -207,8 +237,17 @@ void HttpServer::HandleConnection(int fd) {
       r = {404, "text/plain; charset=utf-8", absl::StrCat("gridprobe serves ", path_, "\n")};
     }
   }
+  bool gzipped = false;
+  if (gzip_ && r.body.size() > 1024 && AcceptsGzip(request)) {
+    if (std::optional<std::string> z = Gzip(r.body)) {
+      r.body = *std::move(z);
+      gzipped = true;
+      ++gzipped_;
+    }
+  }
   std::string out = absl::StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status),
                                  "\r\nContent-Type: ", r.content_type,
+                                 gzipped ? "\r\nContent-Encoding: gzip" : "",
                                  "\r\nContent-Length: ", r.body.size(), "\r\n");
   if (r.status == 405) out.append("Allow: GET, HEAD\r\n");
   out.append("Connection: close\r\n\r\n");

@@ -1,6 +1,7 @@
 // The smallest HTTP/1.1 server that serves a scrape: one thread, one
 // connection at a time, GET/HEAD of /metrics, every response closes its
-// connection. Requests over 8 KiB or slower than 2 s are dropped, so a
+// connection; with `gzip`, a body over 1 KiB is gzipped when the request
+// accepts it (Prometheus does). Requests over 8 KiB or slower than 2 s are dropped, so a
 // stuck client delays the next scrape by at most that.
 #ifndef GRIDPROBE_USERSPACE_SINKS_PROMETHEUS_HTTP_SERVER_H_
 #define GRIDPROBE_USERSPACE_SINKS_PROMETHEUS_HTTP_SERVER_H_
@@ -11,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -28,6 +30,9 @@ struct ListenAddress {
 
 // "HOST:PORT" with HOST an IPv4 address, "[IPv6]" or "localhost".
 // `what` names the setting in errors ("--prometheus"). kUsage on bad text.
+// `body` in the gzip format (RFC 1952); nullopt if zlib fails.
+std::optional<std::string> Gzip(const std::string& body);
+
 absl::StatusOr<ListenAddress> ParseListenAddress(const std::string& text, const std::string& what);
 
 struct HttpResponse {
@@ -45,7 +50,8 @@ class HttpServer {
   // any probe), then serves on a thread of its own until destroyed.
   static absl::StatusOr<std::unique_ptr<HttpServer>> Start(const ListenAddress& address,
                                                            const std::string& what,
-                                                           std::string path, Handler handler);
+                                                           std::string path, Handler handler,
+                                                           bool gzip);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -53,10 +59,11 @@ class HttpServer {
   // The port bound (the one chosen when 0 was asked for).
   uint16_t port() const { return port_; }
   uint64_t requests() const { return requests_.load(); }
+  uint64_t gzipped() const { return gzipped_.load(); }
 
  private:
   HttpServer(int listen_fd, int wake_read, int wake_write, uint16_t port, std::string path,
-             Handler handler);
+             Handler handler, bool gzip);
   void Serve();
   void HandleConnection(int fd);
 
@@ -66,7 +73,9 @@ class HttpServer {
   uint16_t port_;
   std::string path_;
   Handler handler_;
+  bool gzip_;
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> gzipped_{0};
   std::thread thread_;
 };
 

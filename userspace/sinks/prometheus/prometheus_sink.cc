@@ -21,7 +21,10 @@ absl::StatusOr<std::unique_ptr<PrometheusSink>> PrometheusSink::Start(
   std::unique_ptr<PrometheusSink> sink(new PrometheusSink());
   PrometheusSink* s = sink.get();
   GP_ASSIGN_OR_RETURN(sink->server_, HttpServer::Start(address, options.what, "/metrics",
-                                                       [s] { return s->Scrape(); }));
+                                                       [s] { return s->Scrape(); },
+                                                       // On loopback the bytes cost nothing
+                                                       // and gzip ~15x the render itself.
+                                                       /*gzip=*/!address.loopback));
   const bool v6 = address.addr.ss_family == AF_INET6;
   sink->listen_ = absl::StrCat(v6 ? "[" : "", address.host, v6 ? "]" : "", ":",
                                sink->server_->port());
@@ -46,7 +49,7 @@ void PrometheusSink::OnEvent(const Event& event) {
 }
 
 void PrometheusSink::AddToReport(nlohmann::json* report) {
-  (*report)["prometheus"] = {{"listen", listen_}, {"scrapes", server_->requests()}};
+  (*report)["prometheus"] = {{"listen", listen_}, {"scrapes", server_->requests()}, {"gzipped", server_->gzipped()}};
 }
 
 absl::Status PrometheusSink::OnRunEnd(const Snapshot&, const nlohmann::json&) {

@@ -33,7 +33,7 @@ class PrometheusSink : public Sink {
   const char* name() const override { return "prometheus"; }
   void OnWindow(const Snapshot& window) override;
   void OnEvent(const Event& event) override;
-  // Adds "prometheus": {"listen", "scrapes"}.
+  // Adds "prometheus": {"listen", "scrapes", "gzipped"}.
   void AddToReport(nlohmann::json* report) override;
   absl::Status OnRunEnd(const Snapshot& run, const nlohmann::json& report) override;
 
