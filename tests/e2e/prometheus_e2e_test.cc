@@ -7,8 +7,10 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -259,6 +261,46 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
   EXPECT_GE(compared, 4);
   prometheus.Signal(SIGTERM);
   prometheus.Wait(10000);
+}
+
+// What a wrong --prometheus costs: one line and its own exit code, before
+// any probe is attached.
+TEST_F(PrometheusE2eTest, RefusalsAreOneLineWithTheirExitCodes) {
+  ChildProcess demo({kDemo, "--wait-start"});
+  ASSERT_FALSE(demo.WaitForLine("gridkit-demo: ready").empty());
+  // A port held by someone else.
+  int holder = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(holder, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  ASSERT_EQ(listen(holder, 1), 0);
+  socklen_t len = sizeof(a);
+  getsockname(holder, reinterpret_cast<sockaddr*>(&a), &len);
+  const std::string busy = "127.0.0.1:" + std::to_string(ntohs(a.sin_port));
+  struct Case {
+    std::vector<std::string> args;
+    int code;
+    std::string text;
+  };
+  const std::vector<Case> cases = {
+      {{"--prometheus", "0.0.0.0:0"}, 12, "is not a loopback address"},
+      {{"--prometheus", busy}, 10, "the port is in use"},
+      {{"--prometheus", "127.0.0.1"}, 2, "no port"},
+  };
+  for (const Case& c : cases) {
+    const std::string err = dir_ + "/refusal.err";
+    std::vector<std::string> argv = {kGridprobe, "attach", std::to_string(demo.pid()), "--quiet"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    ChildProcess gp(argv, err);
+    const int status = gp.Wait(30000);
+    const std::string text = ReadFile(err);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == c.code) << c.args[1] << ": " << text;
+    EXPECT_NE(text.find(c.text), std::string::npos) << text;
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1) << text;
+    EXPECT_EQ(text.find("attached"), std::string::npos) << text;
+  }
+  close(holder);
 }
 
 }  // namespace

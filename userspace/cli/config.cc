@@ -241,7 +241,7 @@ class Parser {
             absl::StatusOr<std::string> text = reader_.String(k.value);
             if (!text.ok()) return text.status();
             absl::StatusOr<prometheus::ListenAddress> a =
-                prometheus::ParseListenAddress(*text, absl::StrCat("'", k.value.path, "'"));
+                prometheus::ParseListenAddress(*text, k.value.path);
             if (!a.ok()) return reader_.ErrorAt(k.value.mark, a.status().message());
             p.listen = *text;
           } else {
