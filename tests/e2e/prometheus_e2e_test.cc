@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -178,7 +179,7 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
   const std::string report = dir_ + "/report.json";
   const std::string gp_err = dir_ + "/gridprobe.err";
   ChildProcess gp({kGridprobe, "attach", std::to_string(demo.pid()), "--preset", "gridkit",
-                   "--quiet", "--interval", "1s", "--report-json", report, "--prometheus",
+                   "--quiet", "--interval", "1s", "--memory", "ops", "--report-json", report, "--prometheus",
                    "127.0.0.1:" + std::to_string(gp_port)},
                   gp_err);
   ASSERT_TRUE(WaitFor([&] { return ReadFile(gp_err).find("gridprobe: attached") != std::string::npos; },
@@ -215,6 +216,33 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
   ASSERT_GT(frozen, 100);
   ASSERT_TRUE(WaitFor([&] { return Scalar(prom_port, "sum(gridprobe_op_calls_total)") == frozen; },
                       10000));
+
+  // A live page with every family in it: promtool's lint is clean.
+  {
+    auto [status, body] = HttpGet(gp_port, "/metrics");
+    ASSERT_EQ(status, 200);
+    PromPage page;
+    ASSERT_EQ(ParsePromText(body, &page), "");
+    for (const char* family :
+         {"gridprobe_attached", "gridprobe_op_info", "gridprobe_op_duration_seconds",
+          "gridprobe_op_calls_total", "gridprobe_memory_live_bytes",
+          "gridprobe_memory_allocated_bytes_total", "gridprobe_memory_leak_suspected",
+          "gridprobe_agent_cpu_seconds_total", "gridprobe_agent_resident_memory_bytes",
+          "gridprobe_agent_bpf_run_seconds_total"}) {
+      EXPECT_NE(page.Find(family), nullptr) << family;
+    }
+    auto info = page.Select("gridprobe_op_info", {{"operation", "sort"}});
+    ASSERT_EQ(info.size(), 1u);
+    EXPECT_NE(info[0]->labels.at("module").find("libgridkit"), std::string::npos);
+    EXPECT_EQ(info[0]->labels.at("build_id").size(), 40u) << "a GNU build-id is 20 bytes";
+    EXPECT_GT(page.Select("gridprobe_agent_resident_memory_bytes", {})[0]->value, 1e6);
+    const std::string path = dir_ + "/live.prom";
+    std::ofstream(path) << body;
+    const int rc = std::system(("/usr/bin/promtool check metrics < " + path + " > " + dir_ +
+                                "/promtool.out 2>&1").c_str());
+    EXPECT_EQ(rc, 0) << ReadFile(dir_ + "/promtool.out");
+    EXPECT_EQ(ReadFile(dir_ + "/promtool.out"), "");
+  }
 
   std::map<std::string, double> prom_rate, prom_instant;
   for (const auto& r : Query(prom_port,
