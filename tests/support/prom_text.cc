@@ -1,6 +1,7 @@
 #include "tests/support/prom_text.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <regex>
 #include <set>
@@ -50,6 +51,28 @@ std::string FamilyOf(const std::string& name, const std::map<std::string, std::s
   return name;
 }
 
+// Whether `s` is well-formed UTF-8 (RFC 3629).
+bool ValidUtf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 && c >= 0xC2 ? 2 : (c >> 4) == 0xE ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
+    for (size_t k = 1; k < n; ++k) {
+      const unsigned char d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
 std::string Err(int line, const std::string& what) {
   return "line " + std::to_string(line) + ": " + what;
 }
@@ -83,6 +106,7 @@ std::vector<const PromSample*> PromPage::Select(
 std::string ParsePromText(const std::string& text, PromPage* page) {
   *page = PromPage();
   if (!text.empty() && text.back() != '\n') return "the page does not end with a newline";
+  if (!ValidUtf8(text)) return "the page is not valid UTF-8";
   std::map<std::string, std::string> types;
   std::set<std::string> helps, done_families, series;
   std::string current;

@@ -32,7 +32,7 @@ struct PromPage {
 };
 
 // Parses `text`; returns "" and fills *page, or the first rule broken, with
-// its line number. Checks: line syntax and escapes, names, one HELP and TYPE
+// its line number. Checks: UTF-8, line syntax and escapes, names, one HELP and TYPE
 // per family before its samples, families contiguous, no repeated series,
 // and per histogram series: le increasing, counts cumulative, a +Inf bucket
 // equal to _count, and _sum present.

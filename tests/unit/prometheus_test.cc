@@ -91,11 +91,21 @@ TEST(PrometheusFormat, SecondsAreExactDecimals) {
 
 TEST(PrometheusFormat, LabelValuesAreEscaped) {
   EXPECT_EQ(EscapeLabelValue("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+  // UTF-8 passes; what is not UTF-8 (a comm can be any bytes) becomes U+FFFD.
+  const std::string utf8 = "gr\u00fc\u00dfe \u20ac \U0001F600";
+  EXPECT_EQ(EscapeLabelValue(utf8), utf8);
+  EXPECT_EQ(EscapeLabelValue("a\xFF" "b\xC3"), "a\uFFFD" "b\uFFFD");
+  EXPECT_EQ(EscapeLabelValue("\xC0\xAF\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
   MetricsState state;
   state.OnWindow(Window(0, {{"sort", Samples({5000})}}, "we\"ird\\co\nmm"));
   PromPage page;
   ASSERT_EQ(ParsePromText(state.Render(), &page), "");
   EXPECT_EQ(Value(page, "gridprobe_op_calls_total", {{"comm", "we\"ird\\co\nmm"}}), 1);
+  // A comm that is not UTF-8 still makes a page Prometheus reads.
+  MetricsState bytes;
+  bytes.OnWindow(Window(0, {{"sort", Samples({5000})}}, "bad\xFF\xFE"));
+  ASSERT_EQ(ParsePromText(bytes.Render(), &page), "");
+  EXPECT_EQ(Value(page, "gridprobe_op_calls_total", {{"comm", "bad\uFFFD\uFFFD"}}), 1);
 }
 
 TEST(PrometheusFormat, EmptyPageBeforeTheFirstWindowIsValid) {

@@ -103,10 +103,46 @@ std::string NanosAsSeconds(uint64_t ns) {
   return absl::StrCat(whole, ".", f);
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF).
+size_t Utf8Length(absl::string_view s, size_t i) {
+  const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char c = b(0);
+  if (c < 0x80) return 1;
+  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if ((b(k) & 0xC0) != 0x80) return 0;
+  }
+  if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+  if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
+  if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+  if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
+  return n;
+}
+
+}  // namespace
+
 std::string EscapeLabelValue(absl::string_view value) {
   std::string out;
   out.reserve(value.size());
-  for (char c : value) {
+  for (size_t i = 0; i < value.size();) {
+    // Prometheus refuses a page with invalid UTF-8; a comm or path from
+    // /proc can be any bytes: each bad byte becomes U+FFFD.
+    const size_t n = Utf8Length(value, i);
+    if (n == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+      continue;
+    }
+    if (n > 1) {
+      out.append(value.data() + i, n);
+      i += n;
+      continue;
+    }
+    const char c = value[i++];
     if (c == '\\') {
       out.append("\\\\");
     } else if (c == '"') {

@@ -29,7 +29,7 @@ const std::vector<uint32_t>& ExportedBounds();
 
 // `ns` nanoseconds as seconds, exactly, in decimal ("0.000001023").
 std::string NanosAsSeconds(uint64_t ns);
-// A label value with \\, \" and \n escaped.
+// A label value with \\, \" and \n escaped, invalid UTF-8 bytes replaced by U+FFFD.
 std::string EscapeLabelValue(absl::string_view value);
 // A sample value: integers as such, others shortest-exact, NaN/+Inf/-Inf.
 std::string FormatValue(double v);
