@@ -2,11 +2,11 @@
 // operations (the gridkit preset) and 64 (GP_MAX_OPS), each with a
 // histogram of 10k calls over three decades, plus memory categories.
 // docs/performance.md records the figures.
+#include <benchmark/benchmark.h>
+
 #include <cmath>
 #include <random>
 #include <string>
-
-#include <benchmark/benchmark.h>
 
 #include "userspace/model/op_stats.h"
 #include "userspace/sinks/prometheus/exposition.h"
@@ -25,10 +25,10 @@ MetricsState MakeState(int ops) {
     Histogram h;
     for (int n = 0; n < 10000; ++n) h.Record(static_cast<uint64_t>(latency(rng)));
     const std::string name = "operation_" + std::to_string(i);
-    s.ops.push_back(MakeOpStats({name, name, "/usr/lib/x86_64-linux-gnu/libgridkit.so.1",
-                                 Impact::kUserVisible, "gridkit",
-                                 "3f2a9c0d1e4b5a6978877665544332211f0e0d0c"},
-                                h, 1));
+    s.ops.push_back(
+        MakeOpStats({name, name, "/usr/lib/x86_64-linux-gnu/libgridkit.so.1", Impact::kUserVisible,
+                     "gridkit", "3f2a9c0d1e4b5a6978877665544332211f0e0d0c"},
+                    h, 1));
     MemoryCategory c;
     c.name = name;
     c.live_bytes = 1 << 20;
@@ -76,7 +76,8 @@ void BM_OnWindow(benchmark::State& st) {
   for (int n = 1; n < 1000; ++n) h.Record(static_cast<uint64_t>(n) * 1000);
   for (int i = 0; i < st.range(0); ++i) {
     const std::string name = "operation_" + std::to_string(i);
-    s.ops.push_back(MakeOpStats({name, name, "/lib/g.so", Impact::kUserVisible, "gridkit", ""}, h, 1));
+    s.ops.push_back(
+        MakeOpStats({name, name, "/lib/g.so", Impact::kUserVisible, "gridkit", ""}, h, 1));
   }
   for (auto _ : st) state.OnWindow(s);
 }

@@ -4,6 +4,7 @@
 // served while gridprobe attaches, measures, detaches or sees the target
 // exit may be malformed.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -19,11 +20,9 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "tests/support/child_process.h"
 #include "tests/support/prom_text.h"
@@ -148,11 +147,10 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
                         << "scrape_configs:\n  - job_name: gridprobe\n    scrape_timeout: 900ms\n"
                         << "    static_configs:\n      - targets: ['127.0.0.1:" << gp_port
                         << "']\n";
-  ChildProcess prometheus({kPrometheus, "--config.file=" + config,
-                           "--storage.tsdb.path=" + dir_ + "/tsdb",
-                           "--web.listen-address=127.0.0.1:" + std::to_string(prom_port),
-                           "--log.level=warn"},
-                          dir_ + "/prometheus.err");
+  ChildProcess prometheus(
+      {kPrometheus, "--config.file=" + config, "--storage.tsdb.path=" + dir_ + "/tsdb",
+       "--web.listen-address=127.0.0.1:" + std::to_string(prom_port), "--log.level=warn"},
+      dir_ + "/prometheus.err");
   ASSERT_TRUE(WaitFor([&] { return HttpGet(prom_port, "/-/ready").first == 200; }, 30000))
       << ReadFile(dir_ + "/prometheus.err");
 
@@ -166,7 +164,8 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
       auto [status, body] = HttpGet(gp_port, "/metrics");
       if (status != 0) {
         PromPage page;
-        std::string err = status == 200 ? ParsePromText(body, &page) : "HTTP status " + std::to_string(status);
+        std::string err =
+            status == 200 ? ParsePromText(body, &page) : "HTTP status " + std::to_string(status);
         if (!err.empty() && first_bad.empty()) first_bad = err;
         ++pages;
       }
@@ -179,15 +178,16 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
   const std::string report = dir_ + "/report.json";
   const std::string gp_err = dir_ + "/gridprobe.err";
   ChildProcess gp({kGridprobe, "attach", std::to_string(demo.pid()), "--preset", "gridkit",
-                   "--quiet", "--interval", "1s", "--memory", "ops", "--report-json", report, "--prometheus",
-                   "127.0.0.1:" + std::to_string(gp_port)},
+                   "--quiet", "--interval", "1s", "--memory", "ops", "--report-json", report,
+                   "--prometheus", "127.0.0.1:" + std::to_string(gp_port)},
                   gp_err);
-  ASSERT_TRUE(WaitFor([&] { return ReadFile(gp_err).find("gridprobe: attached") != std::string::npos; },
-                      30000))
+  ASSERT_TRUE(WaitFor(
+      [&] { return ReadFile(gp_err).find("gridprobe: attached") != std::string::npos; }, 30000))
       << ReadFile(gp_err);
   // Prometheus holds a scrape of the attached state before the first call,
   // so rate() over the run starts from zero and needs no extrapolation.
-  ASSERT_TRUE(WaitFor([&] { return Scalar(prom_port, "sum(gridprobe_op_calls_total)") == 0; }, 15000))
+  ASSERT_TRUE(
+      WaitFor([&] { return Scalar(prom_port, "sum(gridprobe_op_calls_total)") == 0; }, 15000))
       << ReadFile(gp_err);
   ASSERT_EQ(kill(demo.pid(), SIGUSR1), 0);
   std::this_thread::sleep_for(std::chrono::seconds(6));
@@ -214,8 +214,8 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
       },
       15000));
   ASSERT_GT(frozen, 100);
-  ASSERT_TRUE(WaitFor([&] { return Scalar(prom_port, "sum(gridprobe_op_calls_total)") == frozen; },
-                      10000));
+  ASSERT_TRUE(
+      WaitFor([&] { return Scalar(prom_port, "sum(gridprobe_op_calls_total)") == frozen; }, 10000));
 
   // A live page with every family in it: promtool's lint is clean.
   {
@@ -238,8 +238,9 @@ TEST_F(PrometheusE2eTest, RealPrometheusQuantilesMatchGridprobesOwnAndEveryPageP
     EXPECT_GT(page.Select("gridprobe_agent_resident_memory_bytes", {})[0]->value, 1e6);
     const std::string path = dir_ + "/live.prom";
     std::ofstream(path) << body;
-    const int rc = std::system(("/usr/bin/promtool check metrics < " + path + " > " + dir_ +
-                                "/promtool.out 2>&1").c_str());
+    const int rc = std::system(
+        ("/usr/bin/promtool check metrics < " + path + " > " + dir_ + "/promtool.out 2>&1")
+            .c_str());
     EXPECT_EQ(rc, 0) << ReadFile(dir_ + "/promtool.out");
     EXPECT_EQ(ReadFile(dir_ + "/promtool.out"), "");
   }

@@ -55,8 +55,11 @@ std::string FamilyOf(const std::string& name, const std::map<std::string, std::s
 bool ValidUtf8(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 && c >= 0xC2 ? 2 : (c >> 4) == 0xE ? 3
-             : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    size_t n = c < 0x80                       ? 1
+               : (c >> 5) == 0x6 && c >= 0xC2 ? 2
+               : (c >> 4) == 0xE              ? 3
+               : c >= 0xF0 && c <= 0xF4       ? 4
+                                              : 0;
     if (n == 0 || i + n > s.size()) return false;
     uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1F) : n == 3 ? (c & 0x0F) : (c & 0x07);
     for (size_t k = 1; k < n; ++k) {

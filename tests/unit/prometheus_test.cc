@@ -2,6 +2,7 @@
 // written from the format's rules and by promtool; cumulative state; the
 // quantile Prometheus computes from it; the server and its refusals.
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -13,8 +14,6 @@
 #include <fstream>
 #include <functional>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "absl/time/time.h"
 #include "base/status.h"
@@ -64,7 +63,8 @@ Histogram Samples(std::initializer_list<uint64_t> ns) {
 // (le, cumulative) of one operation's histogram on the page.
 std::vector<std::pair<double, double>> Buckets(const PromPage& page, const std::string& op) {
   std::vector<std::pair<double, double>> out;
-  for (const PromSample* s : page.Select("gridprobe_op_duration_seconds_bucket", {{"operation", op}})) {
+  for (const PromSample* s :
+       page.Select("gridprobe_op_duration_seconds_bucket", {{"operation", op}})) {
     out.push_back({std::strtod(s->labels.at("le").c_str(), nullptr), s->value});
   }
   return out;
@@ -94,7 +94,10 @@ TEST(PrometheusFormat, LabelValuesAreEscaped) {
   // UTF-8 passes; what is not UTF-8 (a comm can be any bytes) becomes U+FFFD.
   const std::string utf8 = "gr\u00fc\u00dfe \u20ac \U0001F600";
   EXPECT_EQ(EscapeLabelValue(utf8), utf8);
-  EXPECT_EQ(EscapeLabelValue("a\xFF" "b\xC3"), "a\uFFFD" "b\uFFFD");
+  EXPECT_EQ(EscapeLabelValue("a\xFF"
+                             "b\xC3"),
+            "a\uFFFD"
+            "b\uFFFD");
   EXPECT_EQ(EscapeLabelValue("\xC0\xAF\xED\xA0\x80"), "\uFFFD\uFFFD\uFFFD\uFFFD\uFFFD");
   MetricsState state;
   state.OnWindow(Window(0, {{"sort", Samples({5000})}}, "we\"ird\\co\nmm"));
@@ -119,8 +122,8 @@ TEST(PrometheusFormat, EmptyPageBeforeTheFirstWindowIsValid) {
 
 TEST(PrometheusFormat, HistogramIsCumulativeAndItsInfBucketIsTheCount) {
   MetricsState state;
-  state.OnWindow(Window(0, {{"sort", Samples({1000, 2000, 2000, 5000000})},
-                            {"filter", Samples({70000})}}));
+  state.OnWindow(
+      Window(0, {{"sort", Samples({1000, 2000, 2000, 5000000})}, {"filter", Samples({70000})}}));
   const std::string first = state.Render();
   PromPage page;
   ASSERT_EQ(ParsePromText(first, &page), "") << first.substr(0, 2000);
@@ -267,7 +270,8 @@ TEST(PrometheusServer, ServesMetricsAndRefusesTheRest) {
   const uint16_t port = (*sink)->port();
   std::string r = Get(port, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_EQ(r.rfind("HTTP/1.1 200 OK\r\n", 0), 0u) << r.substr(0, 200);
-  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"), std::string::npos);
+  EXPECT_NE(r.find("Content-Type: text/plain; version=0.0.4; charset=utf-8\r\n"),
+            std::string::npos);
   const std::string body = r.substr(r.find("\r\n\r\n") + 4);
   EXPECT_NE(r.find("Content-Length: " + std::to_string(body.size()) + "\r\n"), std::string::npos);
   PromPage page;
@@ -313,12 +317,15 @@ TEST(PrometheusServer, GzipsWhenTheScraperAcceptsIt) {
   ASSERT_TRUE(address.ok());
   auto server = HttpServer::Start(
       *address, "test", "/metrics",
-      [&] { return HttpResponse{200, kContentType, state.Render()}; }, /*gzip=*/true);
+      [&] {
+        return HttpResponse{200, kContentType, state.Render()};
+      },
+      /*gzip=*/true);
   ASSERT_TRUE(server.ok()) << server.status();
   EXPECT_EQ(Get((*server)->port(), "GET /metrics HTTP/1.1\r\n\r\n").find("Content-Encoding"),
             std::string::npos);
-  const std::string r = Get((*server)->port(),
-                            "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
+  const std::string r =
+      Get((*server)->port(), "GET /metrics HTTP/1.1\r\nAccept-Encoding: gzip\r\n\r\n");
   ASSERT_NE(r.find("\r\nContent-Encoding: gzip\r\n"), std::string::npos) << r.substr(0, 300);
   const std::string body = Gunzip(r.substr(r.find("\r\n\r\n") + 4));
   PromPage page;

@@ -64,11 +64,16 @@ void Sample(std::string* out, absl::string_view name, const std::string& labels,
 
 int SeverityLevel(Severity s) {
   switch (s) {
-    case Severity::kNone: return 0;
-    case Severity::kInfo: return 1;
-    case Severity::kWarning: return 2;
-    case Severity::kError: return 3;
-    case Severity::kCritical: return 4;
+    case Severity::kNone:
+      return 0;
+    case Severity::kInfo:
+      return 1;
+    case Severity::kWarning:
+      return 2;
+    case Severity::kError:
+      return 3;
+    case Severity::kCritical:
+      return 4;
   }
   return 0;
 }
@@ -111,14 +116,17 @@ size_t Utf8Length(absl::string_view s, size_t i) {
   const auto b = [&](size_t k) { return static_cast<unsigned char>(s[i + k]); };
   const unsigned char c = b(0);
   if (c < 0x80) return 1;
-  size_t n = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+  size_t n = c >= 0xC2 && c <= 0xDF   ? 2
+             : c >= 0xE0 && c <= 0xEF ? 3
+             : c >= 0xF0 && c <= 0xF4 ? 4
+                                      : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (size_t k = 1; k < n; ++k) {
     if ((b(k) & 0xC0) != 0x80) return 0;
   }
-  if (c == 0xE0 && b(1) < 0xA0) return 0;  // overlong
+  if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
   if (c == 0xED && b(1) >= 0xA0) return 0;  // surrogates
-  if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
+  if (c == 0xF0 && b(1) < 0x90) return 0;   // overlong
   if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
   return n;
 }

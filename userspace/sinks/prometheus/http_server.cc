@@ -26,19 +26,24 @@ constexpr size_t kMaxRequest = 8192;
 constexpr int kIoTimeoutMs = 2000;
 
 absl::Status BadAddress(const std::string& what, const std::string& text, const char* why) {
-  return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
-                          what, " '", text, "': ", why,
-                          "; give HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464")),
-                      ExitCode::kUsage);
+  return WithExitCode(
+      absl::InvalidArgumentError(absl::StrCat(
+          what, " '", text, "': ", why, "; give HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464")),
+      ExitCode::kUsage);
 }
 
 const char* Reason(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    default: return "Internal Server Error";
+    case 200:
+      return "OK";
+    case 400:
+      return "Bad Request";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    default:
+      return "Internal Server Error";
   }
 }
 
@@ -140,10 +145,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddres
     const int err = errno;
     close(fd);
     if (err == EADDRINUSE) {
-      return WithExitCode(
-          absl::UnavailableError(absl::StrCat(
-              where, ": the port is in use by another program; choose a free one")),
-          ExitCode::kOutputFailed);
+      return WithExitCode(absl::UnavailableError(absl::StrCat(
+                              where, ": the port is in use by another program; choose a free one")),
+                          ExitCode::kOutputFailed);
     }
     return ErrnoError(err, absl::StrCat(where, ": bind"), ExitCode::kOutputFailed);
   }
@@ -155,9 +159,9 @@ absl::StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(const ListenAddres
   sockaddr_storage bound{};
   socklen_t len = sizeof(bound);
   getsockname(fd, reinterpret_cast<sockaddr*>(&bound), &len);
-  const uint16_t port = ntohs(bound.ss_family == AF_INET6
-                                  ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
-                                  : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
+  const uint16_t port =
+      ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6*>(&bound)->sin6_port
+                                        : reinterpret_cast<const sockaddr_in*>(&bound)->sin_port);
   int wake[2];
   if (pipe2(wake, O_CLOEXEC) != 0) {
     const int err = errno;
@@ -245,10 +249,9 @@ void HttpServer::HandleConnection(int fd) {
       ++gzipped_;
     }
   }
-  std::string out = absl::StrCat("HTTP/1.1 ", r.status, " ", Reason(r.status),
-                                 "\r\nContent-Type: ", r.content_type,
-                                 gzipped ? "\r\nContent-Encoding: gzip" : "",
-                                 "\r\nContent-Length: ", r.body.size(), "\r\n");
+  std::string out = absl::StrCat(
+      "HTTP/1.1 ", r.status, " ", Reason(r.status), "\r\nContent-Type: ", r.content_type,
+      gzipped ? "\r\nContent-Encoding: gzip" : "", "\r\nContent-Length: ", r.body.size(), "\r\n");
   if (r.status == 405) out.append("Allow: GET, HEAD\r\n");
   out.append("Connection: close\r\n\r\n");
   if (!head) out.append(r.body);

@@ -21,8 +21,8 @@
 namespace gridprobe::prometheus {
 
 struct ListenAddress {
-  std::string host;  // as given: "127.0.0.1", "::1", "localhost", "0.0.0.0"
-  uint16_t port = 0; // 0: any free port
+  std::string host;   // as given: "127.0.0.1", "::1", "localhost", "0.0.0.0"
+  uint16_t port = 0;  // 0: any free port
   bool loopback = false;
   sockaddr_storage addr{};
   socklen_t addr_len = 0;

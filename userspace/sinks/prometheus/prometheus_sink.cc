@@ -20,14 +20,15 @@ absl::StatusOr<std::unique_ptr<PrometheusSink>> PrometheusSink::Start(
   }
   std::unique_ptr<PrometheusSink> sink(new PrometheusSink());
   PrometheusSink* s = sink.get();
-  GP_ASSIGN_OR_RETURN(sink->server_, HttpServer::Start(address, options.what, "/metrics",
-                                                       [s] { return s->Scrape(); },
-                                                       // On loopback the bytes cost nothing
-                                                       // and gzip ~15x the render itself.
-                                                       /*gzip=*/!address.loopback));
+  GP_ASSIGN_OR_RETURN(sink->server_,
+                      HttpServer::Start(
+                          address, options.what, "/metrics", [s] { return s->Scrape(); },
+                          // On loopback the bytes cost nothing
+                          // and gzip ~15x the render itself.
+                          /*gzip=*/!address.loopback));
   const bool v6 = address.addr.ss_family == AF_INET6;
-  sink->listen_ = absl::StrCat(v6 ? "[" : "", address.host, v6 ? "]" : "", ":",
-                               sink->server_->port());
+  sink->listen_ =
+      absl::StrCat(v6 ? "[" : "", address.host, v6 ? "]" : "", ":", sink->server_->port());
   std::fprintf(stderr, "gridprobe: serving Prometheus metrics on http://%s/metrics\n",
                sink->listen_.c_str());
   return sink;
@@ -49,7 +50,8 @@ void PrometheusSink::OnEvent(const Event& event) {
 }
 
 void PrometheusSink::AddToReport(nlohmann::json* report) {
-  (*report)["prometheus"] = {{"listen", listen_}, {"scrapes", server_->requests()}, {"gzipped", server_->gzipped()}};
+  (*report)["prometheus"] = {
+      {"listen", listen_}, {"scrapes", server_->requests()}, {"gzipped", server_->gzipped()}};
 }
 
 absl::Status PrometheusSink::OnRunEnd(const Snapshot&, const nlohmann::json&) {

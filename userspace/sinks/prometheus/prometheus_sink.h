@@ -17,8 +17,8 @@
 namespace gridprobe::prometheus {
 
 struct PrometheusOptions {
-  std::string listen;         // "127.0.0.1:9464"
-  bool allow_remote = false;  // listen on a non-loopback address
+  std::string listen;                 // "127.0.0.1:9464"
+  bool allow_remote = false;          // listen on a non-loopback address
   std::string what = "--prometheus";  // the setting, for errors
 };
 
@@ -45,7 +45,7 @@ class PrometheusSink : public Sink {
 
   std::string listen_;
   std::mutex mu_;
-  MetricsState state_;  // guarded by mu_
+  MetricsState state_;                  // guarded by mu_
   std::unique_ptr<HttpServer> server_;  // last: stopped before the state goes
 };
 
