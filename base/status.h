@@ -25,6 +25,7 @@ enum class ExitCode : int {
   kAttachFailed = 9,      // the kernel refused a probe
   kOutputFailed = 10,     // a report could not be written
   kUnsafeReturnMode = 11, // fast return forced where an unwind could kill the target
+  kRemoteRefused = 12,    // an exporter asked to listen beyond loopback without allow_remote
 };
 
 // Returns `status` tagged with `code`. OK stays OK.

@@ -17,6 +17,8 @@ packages=(
   bpftrace
   # tests: a library nobody here wrote, for the sqlite preset's tests
   libsqlite3-dev
+  # the Prometheus exporter: gzip of pages; its tests scrape with a real server and promtool
+  zlib1g-dev prometheus
   # memory tests: replacement allocators the target preloads (runtime only)
   libjemalloc2 libtcmalloc-minimal4
 )

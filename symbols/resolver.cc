@@ -180,6 +180,7 @@ absl::StatusOr<ResolvedModule> ResolveInElf(const LibraryPreset& preset,
   module.file_inode = elf->inode();
   module.has_symtab = elf->has_symtab();
   module.debug_file = elf->debug_file();
+  module.build_id = elf->build_id();
   module.unwind = ReadUnwindFacts(*elf);
   for (const OperationSpec& spec : preset.operations) {
     ResolvedOperation op;

@@ -58,6 +58,7 @@ struct ResolvedModule {
   uint64_t file_inode = 0;
   bool has_symtab = false;
   std::string debug_file;     // separate debug file the symbols came from, or ""
+  std::string build_id;       // GNU build-id in hex, or "" when the file has none
   ModuleUnwindFacts unwind;
   std::vector<ResolvedOperation> ops;
 };

@@ -62,8 +62,8 @@ class RecordingSink : public Sink {
 TEST(AgentTest, WindowsEventsAndTheRunReachEverySinkAndAddUp) {
   FakeBackend backend(2);
   TargetInfo target{getpid(), "agent_test", "/proc/self/exe"};
-  std::vector<OpIdentity> ops = {{"sort", "sort", "lib.so", Impact::kUserVisible, "p"},
-                                 {"filter", "filter", "lib.so", Impact::kBackground, "p"}};
+  std::vector<OpIdentity> ops = {{"sort", "sort", "lib.so", Impact::kUserVisible, "p", ""},
+                                 {"filter", "filter", "lib.so", Impact::kBackground, "p", ""}};
   AgentOptions options;
   options.interval = absl::Milliseconds(100);
   options.duration = absl::Milliseconds(450);
@@ -111,7 +111,7 @@ TEST(AgentTest, MissedHitsBecomeAnEvent) {
   SinkRunner sinks({&sink});
   // Missed hits rise after the loop started: the first window reports them.
   backend.missed_ = 7;
-  ASSERT_TRUE(RunAgent(backend, target, {{"op", "op", "m", Impact::kUserVisible, "p"}}, options,
+  ASSERT_TRUE(RunAgent(backend, target, {{"op", "op", "m", Impact::kUserVisible, "p", ""}}, options,
                        {}, sinks)
                   .ok());
   EXPECT_TRUE(sink.events.empty()) << "counted before the first window is not new";

@@ -23,7 +23,7 @@ Snapshot Sample() {
   s.start = absl::FromUnixSeconds(1000);
   s.end = absl::FromUnixSeconds(1002);
   s.ops.push_back(MakeOpStats(
-      {"sort", "grid::sort", "/lib/libgrid.so", Impact::kUserVisible, "grid"}, h, s.seconds()));
+      {"sort", "grid::sort", "/lib/libgrid.so", Impact::kUserVisible, "grid", ""}, h, s.seconds()));
   return s;
 }
 

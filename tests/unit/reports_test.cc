@@ -22,7 +22,7 @@ Snapshot Window(int64_t index, uint64_t base_ns, int calls) {
   s.start = absl::FromUnixSeconds(1'800'000'000 + index);
   s.end = s.start + absl::Seconds(1);
   s.index = index;
-  s.ops.push_back(MakeOpStats({"sort", "Grid::sort", "/lib/g.so", Impact::kUserVisible, "g"}, h, 1));
+  s.ops.push_back(MakeOpStats({"sort", "Grid::sort", "/lib/g.so", Impact::kUserVisible, "g", ""}, h, 1));
   return s;
 }
 

@@ -68,6 +68,25 @@ TEST_F(SettingsTest, WithoutFileOrFlagTheDefaultPresetIsGridkit) {
   EXPECT_EQ(s->presets, std::vector<std::string>{"gridkit"});
 }
 
+TEST_F(SettingsTest, PrometheusFlagOverridesTheFileAndAllowRemoteFromEither) {
+  absl::StatusOr<Settings> none = Attach({"42"});
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_EQ(none->prometheus_listen, "");
+  const std::string file =
+      File("g.yaml", "exporters:\n  prometheus:\n    listen: 0.0.0.0:9100\n    allow_remote: true\n");
+  absl::StatusOr<Settings> from_file = Attach({"42", "--config", file});
+  ASSERT_TRUE(from_file.ok()) << from_file.status();
+  EXPECT_EQ(from_file->prometheus_listen, "0.0.0.0:9100");
+  EXPECT_TRUE(from_file->prometheus_allow_remote);
+  EXPECT_EQ(from_file->prometheus_setting, "exporters.prometheus.listen (" + file + ")");
+  flags_ = ProfileFlags();
+  absl::StatusOr<Settings> flag = Attach({"42", "--prometheus", "127.0.0.1:9999"});
+  ASSERT_TRUE(flag.ok()) << flag.status();
+  EXPECT_EQ(flag->prometheus_listen, "127.0.0.1:9999");
+  EXPECT_FALSE(flag->prometheus_allow_remote);
+  EXPECT_EQ(flag->prometheus_setting, "--prometheus");
+}
+
 TEST_F(SettingsTest, EveryPresetOfTheFilesListIsProfiled) {
   const std::string config = File("g.yaml", "presets: [sqlite, glibc-malloc]\n");
   absl::StatusOr<Settings> s = Attach({"42", "--config", config});

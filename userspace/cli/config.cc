@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "userspace/sinks/alerts/destination.h"
+#include "userspace/sinks/prometheus/http_server.h"
 
 namespace gridprobe::config {
 namespace {
@@ -15,11 +16,15 @@ namespace fs = std::filesystem;
 const std::vector<std::string>& Keys(absl::string_view section) {
   static const auto* top = new std::vector<std::string>{
       "presets", "budgets",        "memory", "interval",    "duration",
-      "report",  "budget_options", "alerts", "max_threads", "debug_dir", "events_jsonl"};
+      "report",  "budget_options", "alerts", "max_threads", "debug_dir", "events_jsonl", "exporters"};
   static const auto* report = new std::vector<std::string>{"json"};
   static const auto* options = new std::vector<std::string>{
       "min_calls", "open_after", "resolve_after", "horizon", "severities"};
   static const auto* severities = new std::vector<std::string>{"warning", "error", "critical"};
+  static const auto* exporters = new std::vector<std::string>{"prometheus"};
+  static const auto* prometheus = new std::vector<std::string>{"listen", "allow_remote"};
+  if (section == "exporters") return *exporters;
+  if (section == "prometheus") return *prometheus;
   if (section == "report") return *report;
   if (section == "budget_options") return *options;
   if (section == "severities") return *severities;
@@ -88,6 +93,7 @@ class Parser {
       }
       return Path(v, &config->events_jsonl);
     }
+    if (e.key == "exporters") return Exporters(v, config);
     if (e.key == "max_threads") {
       absl::StatusOr<int64_t> n = reader_.Integer(v, 1, 1 << 20);
       if (!n.ok()) return n.status();
@@ -218,6 +224,36 @@ class Parser {
                        s.warning, ", error ", s.error, ", critical ", s.critical));
     }
     options->severities = s;
+    return absl::OkStatus();
+  }
+
+  absl::Status Exporters(const Value& v, Config* config) {
+    absl::StatusOr<std::vector<Entry>> entries = reader_.Map(v, Keys("exporters"));
+    if (!entries.ok()) return entries.status();
+    for (const Entry& e : *entries) {  // prometheus, the only key so far
+      PrometheusExporter p;
+      // `prometheus: {}` (or an empty value) is the exporter at its defaults.
+      if (!e.value.node.IsNull()) {
+        absl::StatusOr<std::vector<Entry>> keys = reader_.Map(e.value, Keys("prometheus"));
+        if (!keys.ok()) return keys.status();
+        for (const Entry& k : *keys) {
+          if (k.key == "listen") {
+            absl::StatusOr<std::string> text = reader_.String(k.value);
+            if (!text.ok()) return text.status();
+            absl::StatusOr<prometheus::ListenAddress> a =
+                prometheus::ParseListenAddress(*text, k.value.path);
+            if (!a.ok()) return reader_.ErrorAt(k.value.mark, a.status().message());
+            p.listen = *text;
+          } else {
+            static const auto* kBools = new std::vector<std::string>{"true", "false"};
+            absl::StatusOr<std::string> b = reader_.OneOf(k.value, *kBools);
+            if (!b.ok()) return b.status();
+            p.allow_remote = *b == "true";
+          }
+        }
+      }
+      config->prometheus = p;
+    }
     return absl::OkStatus();
   }
 

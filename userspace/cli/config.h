@@ -21,6 +21,12 @@ namespace gridprobe::config {
 
 using ::gridprobe::MemoryMode;
 
+// exporters.prometheus: serve /metrics (docs/exporters.md).
+struct PrometheusExporter {
+  std::string listen = "127.0.0.1:9464";  // checked HOST:PORT
+  bool allow_remote = false;              // a non-loopback listen address is wanted
+};
+
 using AlertDestination = alerts::DestinationOptions;
 
 // Relative paths in a file are taken relative to the file's directory and
@@ -48,6 +54,8 @@ struct Config {
   int max_threads = 4096;
   // Where to leave debugging output; empty: none.
   std::string debug_dir;
+  // The Prometheus exporter; absent: off.
+  std::optional<PrometheusExporter> prometheus;
 };
 
 // The shortest window the file or a flag may set.

@@ -34,6 +34,7 @@
 #include "userspace/sinks/console_table.h"
 #include "userspace/sinks/events_jsonl.h"
 #include "userspace/sinks/report_file.h"
+#include "userspace/sinks/prometheus/prometheus_sink.h"
 #include "userspace/sinks/reports/reports_sink.h"
 
 namespace gridprobe {
@@ -69,7 +70,7 @@ absl::StatusOr<std::vector<OpIdentity>> Identities(const symbols::LibraryPreset&
                               "': impact '", op.impact, "' is not userVisible or background")),
                           ExitCode::kBadInput);
     }
-    ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module, *impact, preset.name});
+    ids.push_back({op.name, absl::StrJoin(op.symbols, ", "), module, *impact, preset.name, ""});
   }
   return ids;
 }
@@ -113,6 +114,15 @@ absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
     GP_ASSIGN_OR_RETURN(std::unique_ptr<EventsJsonlSink> jsonl,
                         EventsJsonlSink::Open(settings.events_jsonl));
     sinks.owned.push_back(std::move(jsonl));
+  }
+  if (!settings.prometheus_listen.empty()) {
+    prometheus::PrometheusOptions o;
+    o.listen = settings.prometheus_listen;
+    o.allow_remote = settings.prometheus_allow_remote;
+    o.what = settings.prometheus_setting;
+    GP_ASSIGN_OR_RETURN(std::unique_ptr<prometheus::PrometheusSink> p,
+                        prometheus::PrometheusSink::Start(o));
+    sinks.owned.push_back(std::move(p));
   }
   return sinks;
 }

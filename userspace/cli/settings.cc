@@ -70,6 +70,13 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
                   "With --report-dir: json, csv, html, comma-separated (default json)");
   cmd->add_option("--events-jsonl", f->events_jsonl,
                   "Write every event as one JSON line here, as it happens ('-': stdout)");
+  cmd->add_option("--prometheus", f->prometheus,
+                  "Serve metrics for Prometheus at http://HOST:PORT/metrics (loopback only unless "
+                  "--prometheus-allow-remote; port 0: any free one)")
+      ->type_name("HOST:PORT");
+  cmd->add_flag("--prometheus-allow-remote", f->prometheus_allow_remote,
+                "Let --prometheus listen on a non-loopback address (anyone reaching it reads the "
+                "metrics)");
   cmd->add_option("--max-threads", f->max_threads, "Target threads tracked at once")
       ->capture_default_str()
       ->check(CLI::Range(1u, 1u << 20));
@@ -180,6 +187,15 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   }
   s.report_json = f.Given("--report-json") ? f.report_json : file.report_json;
   s.events_jsonl = f.Given("--events-jsonl") ? f.events_jsonl : file.events_jsonl;
+  if (f.Given("--prometheus")) {
+    s.prometheus_listen = f.prometheus;
+    s.prometheus_setting = "--prometheus";
+  } else if (file.prometheus) {
+    s.prometheus_listen = file.prometheus->listen;
+    s.prometheus_setting = absl::StrCat("exporters.prometheus.listen (", file.source, ")");
+  }
+  s.prometheus_allow_remote =
+      f.prometheus_allow_remote || (file.prometheus && file.prometheus->allow_remote);
   s.report_dir = f.report_dir;
   s.report_format = f.report_format;
   if (f.Given("--report-every")) {

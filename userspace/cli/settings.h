@@ -31,6 +31,8 @@ struct ProfileFlags {
   std::string duration;
   std::string report_json;
   std::string events_jsonl;
+  std::string prometheus;       // --prometheus HOST:PORT
+  bool prometheus_allow_remote = false;
   std::string report_every;   // scheduled reports (docs/report-format.md)
   std::string report_dir;
   std::string report_format = "json";
@@ -67,6 +69,10 @@ struct Settings {
   AgentOptions agent;
   std::string report_json;   // empty: no report file
   std::string events_jsonl;  // empty: none; "-": stdout
+  // The Prometheus exporter: empty listen address: off.
+  std::string prometheus_listen;
+  bool prometheus_allow_remote = false;
+  std::string prometheus_setting;  // what errors call it: the flag or the file's key
   // Scheduled reports: a directory, a period (zero: whole run only), formats.
   std::string report_dir;
   absl::Duration report_every = absl::ZeroDuration();

@@ -8,6 +8,7 @@ OpStats MakeOpStats(const OpIdentity& id, const Histogram& w, double seconds) {
   s.symbol = id.symbol;
   s.module = id.module;
   s.preset = id.preset;
+  s.build_id = id.build_id;
   s.impact = id.impact;
   s.calls = w.count();
   s.unwound = w.unwound();

@@ -21,6 +21,7 @@ struct OpIdentity {
   std::string module;
   Impact impact = Impact::kUserVisible;
   std::string preset;  // the library preset it is from
+  std::string build_id;  // the module's GNU build-id (hex), "" when unknown
 };
 
 // One operation as the report's "operations" list holds it.

@@ -103,6 +103,7 @@ struct OpStats {
   std::string symbol;  // symbol pattern(s) from the preset, joined with ", "
   std::string module;  // path of the probed file as the target maps it
   std::string preset;  // name of the library preset the operation is from
+  std::string build_id;  // the module's GNU build-id (hex), "" when unknown
   Impact impact = Impact::kUserVisible;
 
   uint64_t calls = 0;      // calls that returned normally in the window

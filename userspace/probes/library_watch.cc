@@ -59,6 +59,7 @@ absl::StatusOr<bool> LibraryWatch::Poll(absl::Time now) {
   const size_t probes = session_->operation_probes(first_op_);
   for (size_t i = 0; i < module.ops.size() && first_op_ + i < ids_->size(); ++i) {
     (*ids_)[first_op_ + i].module = module.path;
+    (*ids_)[first_op_ + i].build_id = module.build_id;
   }
   if (!first) {
     // The first attach is announced by the caller with the rest of the

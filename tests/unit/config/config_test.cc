@@ -119,7 +119,8 @@ TEST_F(ConfigTest, UnknownKeys) {
             "g.yaml:2:3: unknown key 'min_call' in 'budget_options'; did you mean 'min_calls'?");
   EXPECT_EQ(Error("colour: red\n"),
             "g.yaml:1:1: unknown key 'colour' (expected one of: presets, budgets, memory, "
-            "interval, duration, report, budget_options, alerts, max_threads, debug_dir, events_jsonl)");
+            "interval, duration, report, budget_options, alerts, max_threads, debug_dir, events_jsonl, "
+            "exporters)");
 }
 
 TEST_F(ConfigTest, WrongTypes) {
@@ -217,6 +218,33 @@ TEST_F(ConfigTest, AlertDestinationKeysAndSecretsFromTheEnvironment) {
   // A secret is never quoted back.
   EXPECT_THAT(Error("alerts:\n  - type: pagerduty\n    routing_key: ${TOKEN}\n"),
               ::testing::Not(::testing::HasSubstr("tok-123")));
+}
+
+TEST_F(ConfigTest, PrometheusExporter) {
+  absl::StatusOr<Config> off = Parse("interval: 1s\n");
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->prometheus.has_value());
+  absl::StatusOr<Config> defaults = Parse("exporters:\n  prometheus: {}\n");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  ASSERT_TRUE(defaults->prometheus.has_value());
+  EXPECT_EQ(defaults->prometheus->listen, "127.0.0.1:9464");
+  EXPECT_FALSE(defaults->prometheus->allow_remote);
+  absl::StatusOr<Config> remote =
+      Parse("exporters:\n  prometheus:\n    listen: 0.0.0.0:9100\n    allow_remote: true\n");
+  ASSERT_TRUE(remote.ok()) << remote.status();
+  EXPECT_EQ(remote->prometheus->listen, "0.0.0.0:9100");
+  EXPECT_TRUE(remote->prometheus->allow_remote);
+
+  EXPECT_EQ(Error("exporters:\n  prometheus:\n    listen: 127.0.0.1\n"),
+            "g.yaml:3:13: exporters.prometheus.listen '127.0.0.1': no port; give HOST:PORT, e.g. "
+            "127.0.0.1:9464 or [::1]:9464");
+  EXPECT_EQ(Error("exporters:\n  prometheus:\n    allow_remote: yes\n"),
+            "g.yaml:3:19: 'exporters.prometheus.allow_remote': expected one of true, false, got "
+            "'yes'");
+  EXPECT_EQ(Error("exporters:\n  prometheus:\n    listn: 127.0.0.1:1\n"),
+            "g.yaml:3:5: unknown key 'listn' in 'exporters.prometheus'; did you mean 'listen'?");
+  EXPECT_EQ(Error("exporters:\n  otlp: {}\n"),
+            "g.yaml:2:3: unknown key 'otlp' in 'exporters' (expected one of: prometheus)");
 }
 
 TEST_F(ConfigTest, EnvironmentReferences) {

@@ -203,8 +203,8 @@ Snapshot PeriodBuilder::Period() const {
   const double seconds = absl::ToDoubleSeconds(end_ - start_);
   for (size_t i = 0; i < last_.ops.size() && i < hists_.size(); ++i) {
     const OpStats& op = last_.ops[i];
-    p.ops.push_back(
-        MakeOpStats({op.name, op.symbol, op.module, op.impact, op.preset}, hists_[i], seconds));
+    p.ops.push_back(MakeOpStats(
+        {op.name, op.symbol, op.module, op.impact, op.preset, op.build_id}, hists_[i], seconds));
   }
   if (last_.memory.has_value()) {
     MemorySummary m = *last_.memory;
