@@ -17,6 +17,7 @@ struct Unit {
 // Longest suffixes first so "ms" is not read as "m" followed by junk.
 constexpr Unit kDurationUnits[] = {
     {"ns", 1}, {"us", 1e3}, {"\xC2\xB5s", 1e3}, {"ms", 1e6}, {"s", 1e9}, {"m", 60e9}, {"h", 3600e9},
+    {"d", 86400e9},
 };
 
 constexpr Unit kSizeUnits[] = {

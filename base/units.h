@@ -12,7 +12,7 @@
 namespace gridprobe::config {
 
 // Reads a non-negative duration: a decimal number and one of the units ns,
-// us (or µs), ms, s, m, h: "250ms", "1.5s", "2m", "1h". A bare "0" is zero.
+// us (or µs), ms, s, m, h, d: "250ms", "1.5s", "2m", "1h", "7d". A bare "0" is zero.
 // Returns nullopt for anything else, including values past 100 years.
 std::optional<absl::Duration> ParseDuration(absl::string_view text);
 

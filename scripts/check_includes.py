@@ -19,6 +19,8 @@ ALLOWED = {
     "userspace/probes": {"userspace/probes", "userspace/model", "symbols", "base", "bpf"},
     "userspace/analyzers/budgets": {"userspace/analyzers/budgets", "userspace/model", "base"},
     "userspace/analyzers/memory": {"userspace/analyzers/memory", "userspace/model", "base"},
+    "userspace/analyzers/recommendations": {"userspace/analyzers/recommendations", "userspace/model",
+                                            "base"},
     "userspace/sinks": {"userspace/sinks", "userspace/model", "base"},
     "userspace/presets": {"userspace/presets", "userspace/analyzers/budgets", "userspace/model",
                           "symbols", "base"},

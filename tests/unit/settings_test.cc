@@ -87,6 +87,36 @@ TEST_F(SettingsTest, PrometheusFlagOverridesTheFileAndAllowRemoteFromEither) {
   EXPECT_EQ(flag->prometheus_setting, "--prometheus");
 }
 
+TEST_F(SettingsTest, ScheduledReportsFromTheFileEachFlagOverridingItsKey) {
+  const std::string file = File(
+      "g.yaml", "reports:\n  dir: /tmp/gp-reports\n  every: 5m\n  formats: [json, csv]\n"
+                "  keep: 48\n  max_age: 7d\n");
+  absl::StatusOr<Settings> s = Attach({"42", "--config", file});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->report_dir, "/tmp/gp-reports");
+  EXPECT_EQ(s->report_every, absl::Minutes(5));
+  EXPECT_EQ(s->report_format, "json,csv");
+  EXPECT_EQ(s->report_keep, 48);
+  EXPECT_EQ(s->report_max_age, absl::Hours(7 * 24));
+  flags_ = ProfileFlags();
+  s = Attach({"42", "--config", file, "--report-keep", "3", "--report-every", "10s"});
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->report_keep, 3);
+  EXPECT_EQ(s->report_every, absl::Seconds(10));
+  EXPECT_EQ(s->report_max_age, absl::Hours(7 * 24)) << "the file's, not given on the line";
+
+  flags_ = ProfileFlags();
+  s = Attach({"42", "--report-dir", "/tmp/x", "--report-keep", "many"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(),
+            "--report-keep 'many' is not a count of reports (0 or more; 0 keeps all)");
+  EXPECT_EQ(ExitCodeOf(s.status()), ExitCode::kUsage);
+  flags_ = ProfileFlags();
+  s = Attach({"42", "--report-every", "5m"});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("need --report-dir"), std::string::npos) << s.status();
+}
+
 TEST_F(SettingsTest, EveryPresetOfTheFilesListIsProfiled) {
   const std::string config = File("g.yaml", "presets: [sqlite, glibc-malloc]\n");
   absl::StatusOr<Settings> s = Attach({"42", "--config", config});

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "userspace/sinks/alerts/destination.h"
 #include "userspace/sinks/prometheus/http_server.h"
+#include "userspace/sinks/reports/reports_sink.h"
 
 namespace gridprobe::config {
 namespace {
@@ -16,13 +17,17 @@ namespace fs = std::filesystem;
 const std::vector<std::string>& Keys(absl::string_view section) {
   static const auto* top = new std::vector<std::string>{
       "presets", "budgets",        "memory", "interval",    "duration",
-      "report",  "budget_options", "alerts", "max_threads", "debug_dir", "events_jsonl", "exporters"};
+      "report",  "budget_options", "alerts", "max_threads", "debug_dir", "events_jsonl", "exporters",
+      "reports"};
   static const auto* report = new std::vector<std::string>{"json"};
   static const auto* options = new std::vector<std::string>{
       "min_calls", "open_after", "resolve_after", "horizon", "severities"};
   static const auto* severities = new std::vector<std::string>{"warning", "error", "critical"};
   static const auto* exporters = new std::vector<std::string>{"prometheus"};
   static const auto* prometheus = new std::vector<std::string>{"listen", "allow_remote"};
+  static const auto* reports =
+      new std::vector<std::string>{"dir", "every", "formats", "keep", "max_age"};
+  if (section == "reports") return *reports;
   if (section == "exporters") return *exporters;
   if (section == "prometheus") return *prometheus;
   if (section == "report") return *report;
@@ -94,6 +99,7 @@ class Parser {
       return Path(v, &config->events_jsonl);
     }
     if (e.key == "exporters") return Exporters(v, config);
+    if (e.key == "reports") return Reports(v, config);
     if (e.key == "max_threads") {
       absl::StatusOr<int64_t> n = reader_.Integer(v, 1, 1 << 20);
       if (!n.ok()) return n.status();
@@ -224,6 +230,56 @@ class Parser {
                        s.warning, ", error ", s.error, ", critical ", s.critical));
     }
     options->severities = s;
+    return absl::OkStatus();
+  }
+
+  absl::Status Reports(const Value& v, Config* config) {
+    absl::StatusOr<std::vector<Entry>> entries = reader_.Map(v, Keys("reports"));
+    if (!entries.ok()) return entries.status();
+    ScheduledReports r;
+    for (const Entry& e : *entries) {
+      absl::Status status;
+      if (e.key == "dir") {
+        status = Path(e.value, &r.dir);
+      } else if (e.key == "every" || e.key == "max_age") {
+        absl::StatusOr<absl::Duration> d = reader_.Duration(e.value);
+        if (!d.ok()) return d.status();
+        if (*d < absl::ZeroDuration()) {
+          return reader_.ErrorAt(e.value.mark, absl::StrCat("'reports.", e.key,
+                                                            "': must not be negative"));
+        }
+        if (e.key == "every" && *d > absl::ZeroDuration() && *d < kMinInterval) {
+          return reader_.ErrorAt(e.value.mark, "'reports.every': must be at least 100ms");
+        }
+        (e.key == "every" ? r.every : r.max_age) = *d;
+      } else if (e.key == "keep") {
+        absl::StatusOr<int64_t> n = reader_.Integer(e.value, 0, 1000000);
+        if (!n.ok()) return n.status();
+        r.keep = static_cast<int>(*n);
+      } else {  // formats: a list, or one comma-separated string
+        std::string text;
+        if (e.value.node.IsSequence()) {
+          for (const YAML::Node& f : e.value.node) {
+            absl::StrAppend(&text, text.empty() ? "" : ",", f.Scalar());
+          }
+        } else {
+          absl::StatusOr<std::string> s = reader_.String(e.value);
+          if (!s.ok()) return s.status();
+          text = *s;
+        }
+        absl::StatusOr<std::vector<std::string>> formats = reports::ParseReportFormats(text);
+        if (!formats.ok()) {
+          return reader_.ErrorAt(e.value.mark,
+                                 absl::StrCat("'reports.formats': ", formats.status().message()));
+        }
+        r.formats = text;
+      }
+      if (!status.ok()) return status;
+    }
+    if (r.dir.empty()) {
+      return reader_.ErrorAt(v.mark, "'reports': 'dir' is required (where the reports go)");
+    }
+    config->reports = r;
     return absl::OkStatus();
   }
 

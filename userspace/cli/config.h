@@ -29,6 +29,15 @@ struct PrometheusExporter {
 
 using AlertDestination = alerts::DestinationOptions;
 
+// reports: scheduled reports (docs/report-format.md, "Scheduled reports").
+struct ScheduledReports {
+  std::string dir;                                  // required
+  absl::Duration every = absl::ZeroDuration();      // zero: the whole-run report only
+  std::string formats = "json";                     // "json,csv,html"
+  int keep = 0;                                     // per format; 0: all
+  absl::Duration max_age = absl::ZeroDuration();    // zero: no age limit
+};
+
 // Relative paths in a file are taken relative to the file's directory and
 // stored resolved.
 struct Config {
@@ -54,6 +63,8 @@ struct Config {
   int max_threads = 4096;
   // Where to leave debugging output; empty: none.
   std::string debug_dir;
+  // Scheduled reports; absent: none.
+  std::optional<ScheduledReports> reports;
   // The Prometheus exporter; absent: off.
   std::optional<PrometheusExporter> prometheus;
 };

@@ -23,6 +23,7 @@
 #include "userspace/agent/sink_runner.h"
 #include "userspace/analyzers/budgets/budget_analyzer.h"
 #include "userspace/analyzers/memory/memory_analysis.h"
+#include "userspace/analyzers/recommendations/recommend.h"
 #include "userspace/presets/budget_preset.h"
 #include "userspace/probes/calibration.h"
 #include "userspace/probes/launcher.h"
@@ -79,6 +80,11 @@ absl::StatusOr<std::vector<OpIdentity>> Identities(const symbols::LibraryPreset&
 // that cannot be written stops the run before it starts.
 struct Sinks {
   std::vector<std::unique_ptr<Sink>> owned;
+  // What timing one call of an operation costs, for the recommendations of
+  // period reports and the whole run: set once the probes are placed,
+  // before any sink runs.
+  std::shared_ptr<recommendations::ProbeCost> probe_cost =
+      std::make_shared<recommendations::ProbeCost>();
 
   std::vector<Sink*> all() const {
     std::vector<Sink*> out;
@@ -87,7 +93,8 @@ struct Sinks {
   }
 };
 
-absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
+absl::StatusOr<Sinks> MakeSinks(const Settings& settings,
+                                const budgets::BudgetAnalyzer* budget_analyzer) {
   Sinks sinks;
   sinks.owned.push_back(std::make_unique<ConsoleTableSink>(stdout, settings.live));
   sinks.owned.push_back(std::make_unique<ConsoleEventSink>(stderr));
@@ -100,7 +107,16 @@ absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
     o.dir = settings.report_dir;
     o.every = settings.report_every;
     GP_ASSIGN_OR_RETURN(o.formats, reports::ParseReportFormats(settings.report_format));
+    o.keep = settings.report_keep;
+    o.max_age = settings.report_max_age;
     GP_RETURN_IF_ERROR(reports::CheckReportDir(o.dir));
+    if (budget_analyzer != nullptr) {
+      o.budgets = budget_analyzer->evaluator().budgets().ToJson();
+      o.budgets_preset = budget_analyzer->evaluator().budgets().name;
+    }
+    o.add_sections = [cost = sinks.probe_cost](const Snapshot& period, nlohmann::json* report) {
+      (*report)["recommendations"] = recommendations::Recommend(period, *report, *cost);
+    };
     sinks.owned.push_back(std::make_unique<reports::ReportsSink>(std::move(o)));
   }
   if (!settings.alerts.empty()) {
@@ -127,6 +143,26 @@ absl::StatusOr<Sinks> MakeSinks(const Settings& settings) {
   return sinks;
 }
 
+// What timing one call of `op` costs (its dearest symbol), from the
+// calibration and the sites its library's watch attached; nullopt before
+// the library is attached or without a calibration.
+std::optional<double> OperationProbeNs(const std::vector<std::unique_ptr<LibraryWatch>>& watches,
+                                       const Calibration& calibration, const std::string& op) {
+  for (const std::unique_ptr<LibraryWatch>& watch : watches) {
+    if (!watch->module()) continue;
+    for (const symbols::ResolvedOperation& o : watch->module()->ops) {
+      if (o.name != op) continue;
+      std::optional<double> dearest;
+      for (const symbols::ResolvedSymbol& s : o.symbols) {
+        std::optional<double> ns = ExpectedProbeNs(s, calibration);
+        if (ns && (!dearest || *ns > *dearest)) dearest = ns;
+      }
+      return dearest;
+    }
+  }
+  return std::nullopt;
+}
+
 // What a profile run reads and opens before its first probe: the library
 // presets, the budgets, the outputs, and how probe sites are chosen.
 struct ProfileInputs {
@@ -145,7 +181,7 @@ absl::StatusOr<ProfileInputs> LoadProfileInputs(const Settings& settings) {
                         budgets::LoadBudgetSet(settings.budgets, budgets::PresetCatalog::Default()));
     in.budgets = std::make_unique<budgets::BudgetAnalyzer>(std::move(set), settings.budget_options);
   }
-  GP_ASSIGN_OR_RETURN(in.sinks, MakeSinks(settings));
+  GP_ASSIGN_OR_RETURN(in.sinks, MakeSinks(settings, in.budgets.get()));
   GP_ASSIGN_OR_RETURN(in.watch.policy, OperationEntryPolicy(&in.calibration));
   in.watch.return_request = settings.return_request;
   in.watch.i_know_it_can_crash = settings.i_know_it_can_crash;
@@ -269,6 +305,12 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
   if (memory != nullptr) analyzers.push_back(memory.get());
   for (const std::unique_ptr<LibraryWatch>& watch : watches) analyzers.push_back(watch.get());
   if (in.budgets != nullptr) analyzers.push_back(in.budgets.get());
+  // Last: it reads the sections the others add to the report.
+  *in.sinks.probe_cost = [&watches, &calibration](const std::string& op) {
+    return OperationProbeNs(watches, calibration, op);
+  };
+  recommendations::RecommendationsAnalyzer recommend(*in.sinks.probe_cost);
+  analyzers.push_back(&recommend);
   options.poll = [&watches, pid](absl::Time now) -> absl::Status {
     for (const std::unique_ptr<LibraryWatch>& watch : watches) {
       absl::StatusOr<bool> polled = watch->Poll(now);

@@ -4,10 +4,12 @@
 #include <utility>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "base/status.h"
+#include "base/units.h"
 #include "userspace/cli/config.h"
 #include "userspace/sinks/alerts/destination.h"
 
@@ -16,12 +18,19 @@ namespace {
 
 absl::StatusOr<absl::Duration> ParseDurationFlag(const std::string& flag, const std::string& text,
                                                  bool allow_zero) {
+  // The configuration file's forms ("7d" too), or absl's ("1h30m").
   absl::Duration d;
-  if (!absl::ParseDuration(text, &d) || d < absl::ZeroDuration() ||
+  std::optional<absl::Duration> one_unit = config::ParseDuration(text);
+  if (one_unit) {
+    d = *one_unit;
+  } else if (!absl::ParseDuration(text, &d)) {
+    d = -absl::Nanoseconds(1);
+  }
+  if (d < absl::ZeroDuration() ||
       (!allow_zero && d == absl::ZeroDuration())) {
     return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
                             "--", flag, " '", text, "' is not a ",
-                            allow_zero ? "" : "positive ", "duration (examples: 500ms, 1s, 2m)")),
+                            allow_zero ? "" : "positive ", "duration (examples: 500ms, 1s, 2m, 7d)")),
                         ExitCode::kUsage);
   }
   return d;
@@ -68,6 +77,10 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
   cmd->add_option("--report-every", f->report_every, "With --report-dir: one report per period");
   cmd->add_option("--report-format", f->report_format,
                   "With --report-dir: json, csv, html, comma-separated (default json)");
+  cmd->add_option("--report-keep", f->report_keep,
+                  "With --report-dir: keep this many reports per format, removing the oldest");
+  cmd->add_option("--report-max-age", f->report_max_age,
+                  "With --report-dir: remove reports older than this (e.g. 7d)");
   cmd->add_option("--events-jsonl", f->events_jsonl,
                   "Write every event as one JSON line here, as it happens ('-': stdout)");
   cmd->add_option("--prometheus", f->prometheus,
@@ -196,10 +209,40 @@ absl::StatusOr<Settings> ResolveSettings(const ProfileFlags& f) {
   }
   s.prometheus_allow_remote =
       f.prometheus_allow_remote || (file.prometheus && file.prometheus->allow_remote);
-  s.report_dir = f.report_dir;
-  s.report_format = f.report_format;
+  // Scheduled reports: the file's, each flag overriding its key.
+  if (file.reports) {
+    s.report_dir = file.reports->dir;
+    s.report_every = file.reports->every;
+    s.report_format = file.reports->formats;
+    s.report_keep = file.reports->keep;
+    s.report_max_age = file.reports->max_age;
+  }
+  if (f.Given("--report-dir")) s.report_dir = f.report_dir;
+  if (f.Given("--report-format")) s.report_format = f.report_format;
   if (f.Given("--report-every")) {
     GP_ASSIGN_OR_RETURN(s.report_every, ParseDurationFlag("report-every", f.report_every, true));
+  }
+  if (f.Given("--report-max-age")) {
+    GP_ASSIGN_OR_RETURN(s.report_max_age,
+                        ParseDurationFlag("report-max-age", f.report_max_age, true));
+  }
+  if (f.Given("--report-keep")) {
+    int keep = 0;
+    if (!absl::SimpleAtoi(f.report_keep, &keep) || keep < 0) {
+      return WithExitCode(absl::InvalidArgumentError(absl::StrCat(
+                              "--report-keep '", f.report_keep,
+                              "' is not a count of reports (0 or more; 0 keeps all)")),
+                          ExitCode::kUsage);
+    }
+    s.report_keep = keep;
+  }
+  if (s.report_dir.empty() &&
+      (f.Given("--report-every") || f.Given("--report-format") || f.Given("--report-keep") ||
+       f.Given("--report-max-age"))) {
+    return WithExitCode(absl::InvalidArgumentError(
+                            "--report-every, --report-format, --report-keep and --report-max-age "
+                            "need --report-dir (or reports.dir in the configuration file)"),
+                        ExitCode::kUsage);
   }
   s.live = !f.quiet;
   s.alerts = file.alerts;

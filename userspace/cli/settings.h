@@ -36,6 +36,8 @@ struct ProfileFlags {
   std::string report_every;   // scheduled reports (docs/report-format.md)
   std::string report_dir;
   std::string report_format = "json";
+  std::string report_keep;     // reports kept per format
+  std::string report_max_age;  // reports older than this removed
   uint32_t max_threads = 4096;
   std::string memory;
   std::string budgets;
@@ -77,6 +79,8 @@ struct Settings {
   std::string report_dir;
   absl::Duration report_every = absl::ZeroDuration();
   std::string report_format = "json";
+  int report_keep = 0;                                   // per format; 0: all
+  absl::Duration report_max_age = absl::ZeroDuration();  // zero: no age limit
   bool live = true;          // the live table every window
   budgets::EvaluatorOptions budget_options;
   ProbeSessionOptions session;

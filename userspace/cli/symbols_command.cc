@@ -21,23 +21,15 @@ namespace {
 
 // Expected probe time per call of a function with `s`'s sites and mode.
 std::string ExpectedCost(const symbols::ResolvedSymbol& s, const Calibration& calibration) {
-  auto hit = [&calibration](const std::string& insn) -> double {
-    auto it = calibration.ns_per_hit.find(symbols::InsnClass(insn.substr(0, insn.find(' '))));
-    return it == calibration.ns_per_hit.end() ? -1 : it->second;
-  };
-  double entry = hit(s.entry.insn);
-  if (entry < 0) return "expected cost not measured (no calibration)";
+  std::optional<double> total = ExpectedProbeNs(s, calibration);
+  if (!total) return "expected cost not measured (no calibration)";
+  const double entry = *EntryHitNs(s, calibration);
   if (s.ret.mode == symbols::ReturnMode::kFast) {
-    if (calibration.uretprobe_return_ns <= 0) return "expected cost not measured";
     return absl::StrFormat("expected ~%.0f ns per call (entry trap %.0f + return trampoline %.0f)",
-                           entry + calibration.uretprobe_return_ns, entry,
-                           calibration.uretprobe_return_ns);
+                           *total, entry, calibration.uretprobe_return_ns);
   }
-  // A call leaves through one exit; the dearest one bounds it.
-  double exit = 0;
-  for (const symbols::ResolvedSite& e : s.exits) exit = std::max(exit, hit(e.insn));
   return absl::StrFormat("expected ~%.0f ns per call (entry trap %.0f + exit trap up to %.0f)",
-                         entry + exit, entry, exit);
+                         *total, entry, *total - entry);
 }
 
 }  // namespace

@@ -206,6 +206,34 @@ absl::StatusOr<Calibration> LoadOrMeasureCalibration(const std::string& cache_di
   return c;
 }
 
+namespace {
+std::optional<double> HitNs(const std::string& insn, const Calibration& c) {
+  auto it = c.ns_per_hit.find(symbols::InsnClass(insn.substr(0, insn.find(' '))));
+  if (it == c.ns_per_hit.end()) return std::nullopt;
+  return it->second;
+}
+}  // namespace
+
+std::optional<double> EntryHitNs(const symbols::ResolvedSymbol& s, const Calibration& c) {
+  return HitNs(s.entry.insn, c);
+}
+
+std::optional<double> ExpectedProbeNs(const symbols::ResolvedSymbol& s, const Calibration& c) {
+  std::optional<double> entry = EntryHitNs(s, c);
+  if (!entry) return std::nullopt;
+  if (s.ret.mode == symbols::ReturnMode::kFast) {
+    if (c.uretprobe_return_ns <= 0) return std::nullopt;
+    return *entry + c.uretprobe_return_ns;
+  }
+  double exit = 0;
+  for (const symbols::ResolvedSite& e : s.exits) {
+    std::optional<double> ns = HitNs(e.insn, c);
+    if (!ns) return std::nullopt;
+    exit = std::max(exit, *ns);
+  }
+  return *entry + exit;
+}
+
 std::string DescribeCalibration(const Calibration& c) {
   std::vector<std::pair<double, std::string>> sorted;
   for (const auto& [cls, ns] : c.ns_per_hit) sorted.emplace_back(ns, cls);

@@ -8,11 +8,13 @@
 #define GRIDPROBE_USERSPACE_PROBES_CALIBRATION_H_
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "symbols/probe_sites.h"
+#include "symbols/resolver.h"
 
 namespace gridprobe {
 
@@ -41,6 +43,14 @@ std::string CalibrationCacheDir();
 // intact, and the kernel's measured emulation (loaded from the cache or
 // measured now, into *calibration) decides where that is cheapest.
 absl::StatusOr<symbols::EntryPolicy> OperationEntryPolicy(Calibration* calibration);
+
+// The measured cost of a hit on the entry site of `s`; nullopt when its
+// instruction class was not measured.
+std::optional<double> EntryHitNs(const symbols::ResolvedSymbol& s, const Calibration& c);
+// What timing one call of `s` costs in its return mode: the entry trap plus
+// the return trampoline (fast) or the dearest exit trap (safe; a call
+// leaves through one exit). nullopt when a part was not measured.
+std::optional<double> ExpectedProbeNs(const symbols::ResolvedSymbol& s, const Calibration& c);
 
 // "push 690 ns (emulated), ret 9600 ns, ..." for explanations.
 std::string DescribeCalibration(const Calibration& c);

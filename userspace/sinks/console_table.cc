@@ -115,6 +115,14 @@ absl::Status ConsoleTableSink::OnRunEnd(const Snapshot& run, const nlohmann::jso
                                   report.value("stop_reason", std::string("?")), ")\n");
   absl::StrAppend(&text, RenderTable(run, run.losses));
   if (run.memory) absl::StrAppend(&text, RenderMemoryTable(*run.memory));
+  if (report.contains("recommendations") && report["recommendations"].is_array()) {
+    absl::StrAppend(&text, "recommendations:\n");
+    for (const nlohmann::json& r : report["recommendations"]) {
+      absl::StrAppend(&text, "  [", r.value("severity", ""), "] ", r.value("title", ""), "\n");
+      const std::string look_at = r.value("look_at", "");
+      if (!look_at.empty()) absl::StrAppend(&text, "      look at: ", look_at, "\n");
+    }
+  }
   if (report.contains("agent")) absl::StrAppend(&text, RenderCostLine(report["agent"]));
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fflush(out_);

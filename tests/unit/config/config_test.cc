@@ -7,6 +7,7 @@
 #include <fstream>
 #include <map>
 
+#include "absl/strings/match.h"
 #include "base/status.h"
 
 namespace gridprobe::config {
@@ -120,7 +121,34 @@ TEST_F(ConfigTest, UnknownKeys) {
   EXPECT_EQ(Error("colour: red\n"),
             "g.yaml:1:1: unknown key 'colour' (expected one of: presets, budgets, memory, "
             "interval, duration, report, budget_options, alerts, max_threads, debug_dir, events_jsonl, "
-            "exporters)");
+            "exporters, reports)");
+}
+
+TEST_F(ConfigTest, ScheduledReports) {
+  absl::StatusOr<Config> c = Parse(
+      "reports:\n  dir: out\n  every: 5m\n  formats: [json, html]\n  keep: 48\n"
+      "  max_age: 168h\n");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_TRUE(c->reports.has_value());
+  EXPECT_TRUE(absl::EndsWith(c->reports->dir, "/out")) << "relative to the file: " << c->reports->dir;
+  EXPECT_EQ(c->reports->every, absl::Minutes(5));
+  EXPECT_EQ(c->reports->formats, "json,html");
+  EXPECT_EQ(c->reports->keep, 48);
+  EXPECT_EQ(c->reports->max_age, absl::Hours(168));
+  absl::StatusOr<Config> comma = Parse("reports:\n  dir: /tmp/r\n  formats: csv,json\n");
+  ASSERT_TRUE(comma.ok()) << comma.status();
+  EXPECT_EQ(comma->reports->formats, "csv,json");
+  EXPECT_FALSE(Parse("interval: 1s\n")->reports.has_value());
+
+  EXPECT_EQ(Error("reports:\n  every: 5m\n"),
+            "g.yaml:2:3: 'reports': 'dir' is required (where the reports go)");
+  EXPECT_EQ(Error("reports:\n  dir: /tmp/r\n  formats: [json, pdf]\n"),
+            "g.yaml:3:12: 'reports.formats': unknown report format 'pdf' (known: json, csv, html)");
+  EXPECT_THAT(Error("reports:\n  dir: /tmp/r\n  keep: -1\n"), ::testing::StartsWith("g.yaml:3:9: "));
+  EXPECT_EQ(Error("reports:\n  dir: /tmp/r\n  every: 10ms\n"),
+            "g.yaml:3:10: 'reports.every': must be at least 100ms");
+  EXPECT_EQ(Error("reports:\n  dir: /tmp/r\n  kep: 3\n"),
+            "g.yaml:3:3: unknown key 'kep' in 'reports'; did you mean 'keep'?");
 }
 
 TEST_F(ConfigTest, WrongTypes) {

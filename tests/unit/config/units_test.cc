@@ -15,13 +15,14 @@ TEST(ParseDurationTest, ReadsEveryUnit) {
   EXPECT_EQ(ParseDuration("100\xC2\xB5s"), absl::Microseconds(100));
   EXPECT_EQ(ParseDuration("500ns"), absl::Nanoseconds(500));
   EXPECT_EQ(ParseDuration("16.7ms"), absl::Microseconds(16700));
+  EXPECT_EQ(ParseDuration("7d"), absl::Hours(7 * 24));  // retention ages
   EXPECT_EQ(ParseDuration("0"), absl::ZeroDuration());
   EXPECT_EQ(ParseDuration(" 5s "), absl::Seconds(5));
 }
 
 TEST(ParseDurationTest, RejectsWhatIsNotADuration) {
   for (const char* bad : {"", "10", "1.5", "ms", "-1s", "1e3ms", "1 s", "1sec", "inf", "nans",
-                          "0x10s", "1.s.", "5d", "1000000h", ".s"}) {
+                          "0x10s", "1.s.", "5w", "1000000h", "50000d", ".s"}) {
     EXPECT_EQ(ParseDuration(bad), std::nullopt) << bad;
   }
 }
