@@ -19,6 +19,8 @@ packages=(
   libsqlite3-dev
   # the Prometheus exporter: gzip of pages; its tests scrape with a real server and promtool
   zlib1g-dev prometheus
+  # tests: the HTML report rendered in a real browser, headless
+  chromium
   # memory tests: replacement allocators the target preloads (runtime only)
   libjemalloc2 libtcmalloc-minimal4
 )

@@ -963,3 +963,136 @@ TEST_F(AttachE2eTest, UserErrorsGetOneLineAndTheirOwnExitCode) {
 
 }  // namespace
 }  // namespace gridprobe
+
+namespace gridprobe {
+namespace {
+
+// Every report gridprobe wrote into `dir` of kind `kind` ("period" or "run"),
+// oldest first, by name (names sort by time).
+std::vector<nlohmann::json> ReportsIn(const std::string& dir, const std::string& kind) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("gridprobe-", 0) == 0 && name.size() > 5 &&
+        name.substr(name.size() - 5) == ".json" && !e.is_symlink()) {
+      names.push_back(e.path().string());
+    }
+  }
+  std::sort(names.begin(), names.end());
+  std::vector<nlohmann::json> out;
+  for (const std::string& n : names) {
+    nlohmann::json j = nlohmann::json::parse(ReadFile(n), nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << n;
+    if (!j.is_discarded() && j["report"]["kind"] == kind) out.push_back(j);
+  }
+  return out;
+}
+
+// Scheduled reports from a demo run: one per 5 s period in every format,
+// periods that tile the run and whose calls add up exactly to the run's, and
+// the whole-run HTML rendered by a real browser with its charts, budget
+// table and recommendations.
+TEST(ScheduledReportsE2eTest, PeriodsTileTheRunAndTheHtmlRendersInChromium) {
+  GP_REQUIRE_ROOT();
+  const std::string chromium = "/usr/bin/chromium";
+  if (access(chromium.c_str(), X_OK) != 0) {
+    const char* req = getenv("GRIDPROBE_REQUIRE_BPF");
+    if (req != nullptr && std::string(req) == "1") FAIL() << "no " << chromium;
+    GTEST_SKIP() << "needs Debian's chromium";
+  }
+  const std::string dir = TempPath("reports");
+  std::filesystem::create_directories(dir);
+  auto [report, truth] = ProfileDemo(
+      {"--duration", "17", "--slow", "sort=150@20"},
+      {"--budgets", "interactive", "--interval", "1s", "--report-dir", dir, "--report-every", "5s",
+       "--report-format", "json,csv,html"});
+  ASSERT_TRUE(report.contains("reports")) << report.dump(1);
+  const int64_t periods = report["reports"]["periods"].get<int64_t>();
+  std::vector<nlohmann::json> period_reports = ReportsIn(dir, "period");
+  std::vector<nlohmann::json> run_reports = ReportsIn(dir, "run");
+  ASSERT_EQ(run_reports.size(), 1u);
+  const nlohmann::json& run = run_reports[0];
+  // 17 s of calls in 5 s periods, the last one partial.
+  EXPECT_GE(periods, 4);
+  EXPECT_LE(periods, 5);
+  ASSERT_EQ(static_cast<int64_t>(period_reports.size()), periods);
+  for (const char* ext : {"html", "csv"}) {
+    size_t n = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("gridprobe-", 0) == 0 && e.path().extension() == std::string(".") + ext &&
+          name.find("-memory") == std::string::npos) {
+        ++n;
+      }
+    }
+    EXPECT_EQ(n, period_reports.size() + 1) << ext;
+  }
+  // The periods tile the run: each starts where the last ended, and every
+  // operation's calls add up exactly.
+  std::map<std::string, uint64_t> sum;
+  for (size_t i = 0; i < period_reports.size(); ++i) {
+    const nlohmann::json& p = period_reports[i];
+    EXPECT_EQ(p["report"]["period_index"].get<int64_t>(), static_cast<int64_t>(i));
+    if (i > 0) {
+      EXPECT_EQ(p["window"]["start"], period_reports[i - 1]["window"]["end"]) << i;
+    }
+    for (const auto& op : p["operations"]) sum[op["name"]] += op["calls"].get<uint64_t>();
+    EXPECT_TRUE(p["recommendations"].is_array()) << "period " << i;
+  }
+  EXPECT_EQ(period_reports.front()["window"]["start"], run["window"]["start"]);
+  EXPECT_EQ(period_reports.back()["window"]["end"], run["window"]["end"]);
+  for (const auto& op : run["operations"]) {
+    EXPECT_EQ(sum[op["name"]], op["calls"].get<uint64_t>()) << op["name"];
+    EXPECT_EQ(op["calls"].get<uint64_t>(), truth["operations"][op["name"].get<std::string>()]["calls"].get<uint64_t>())
+        << op["name"];
+  }
+  // The slow sort is what the run's recommendations lead with.
+  ASSERT_TRUE(run["recommendations"].is_array());
+  bool sort_over = false;
+  for (const auto& r : run["recommendations"]) {
+    sort_over |= r["kind"] == "over_budget" && r["title"].get<std::string>().rfind("sort ", 0) == 0;
+  }
+  EXPECT_TRUE(sort_over) << run["recommendations"].dump(1);
+
+  // The whole-run HTML in a real browser.
+  const std::string html_path = std::filesystem::canonical(dir + "/latest.html").string();
+  const std::string html = ReadFile(html_path);
+  for (const char* external : {"http://", "https://", "<script", "<link", "@import", "src="}) {
+    EXPECT_EQ(html.find(external), std::string::npos) << "the page refers to " << external;
+  }
+  const std::string dom_path = TempPath("dom.html");
+  const std::string log_path = TempPath("chromium.log");
+  const std::string png = std::string(GRIDPROBE_BUILD_DIR) + "/report-screenshot.png";
+  // Any request off the machine would go to a proxy that is not there.
+  const std::string common =
+      chromium + " --headless=new --no-sandbox --disable-gpu --no-first-run "
+                 "--proxy-server=http://127.0.0.1:9 --enable-logging=stderr --v=0 ";
+  ASSERT_EQ(std::system((common + "--dump-dom file://" + html_path + " >" + dom_path + " 2>" +
+                         log_path).c_str()),
+            0)
+      << ReadFile(log_path);
+  ASSERT_EQ(std::system((common + "--window-size=1200,3000 --screenshot=" + png + " file://" +
+                         html_path + " >/dev/null 2>>" + log_path).c_str()),
+            0);
+  const std::string dom = ReadFile(dom_path);
+  const std::string log = ReadFile(log_path);
+  EXPECT_EQ(log.find(":CONSOLE("), std::string::npos) << "console messages:\n" << log;
+  EXPECT_EQ(log.find("net::ERR"), std::string::npos) << "a network request:\n" << log;
+  auto count = [&dom](const std::string& what) {
+    size_t n = 0;
+    for (size_t at = dom.find(what); at != std::string::npos; at = dom.find(what, at + 1)) ++n;
+    return n;
+  };
+  const size_t ops = run["operations"].size();
+  EXPECT_EQ(count("class=\"chart latency\""), ops);
+  EXPECT_EQ(count("class=\"chart histogram\""), ops);
+  EXPECT_NE(dom.find("id=\"budgets\""), std::string::npos);
+  EXPECT_NE(dom.find("id=\"recommendations\""), std::string::npos);
+  for (const auto& op : run["operations"]) {
+    EXPECT_NE(dom.find(op["name"].get<std::string>()), std::string::npos) << op["name"];
+  }
+  EXPECT_GT(std::filesystem::file_size(png), 10000u) << "the screenshot, " << png;
+}
+
+}  // namespace
+}  // namespace gridprobe

@@ -100,6 +100,16 @@ TEST(Recommend, TheRunsViolationsAreUsedWhenTheReportHasThem) {
   EXPECT_DOUBLE_EQ(over[0]["evidence"]["actual"].get<double>(), 1.6e8);
 }
 
+TEST(Recommend, ARunOverBudgetThatNoWindowJudgedIsStillSaid) {
+  // Too few calls per window to judge: no violation, but the run's p95 is over.
+  Snapshot s = Period({Op("sort", 80, 10'000'000, 20, 150'000'000)});
+  Json budgets = Budgets(100);
+  budgets["violations"] = Json::array();
+  auto over = OfKind(Recommend(s, {{"budgets", budgets}}, nullptr), "over_budget");
+  ASSERT_EQ(over.size(), 1u);
+  EXPECT_EQ(over[0]["evidence"]["state"], "over in the run's figures, no window judged over");
+}
+
 TEST(Recommend, ALongTailCountsItsCalls) {
   // 990 calls of 1 ms, 10 of 40 ms: p99/p50 = 40.
   Snapshot s = Period({Op("filter", 985, 1'000'000, 15, 40'000'000)});
