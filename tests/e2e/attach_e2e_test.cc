@@ -1092,6 +1092,23 @@ TEST(ScheduledReportsE2eTest, PeriodsTileTheRunAndTheHtmlRendersInChromium) {
     EXPECT_NE(dom.find(op["name"].get<std::string>()), std::string::npos) << op["name"];
   }
   EXPECT_GT(std::filesystem::file_size(png), 10000u) << "the screenshot, " << png;
+
+  // The saved report again, as the console shows it and as CSV.
+  const std::string shown = TempPath("shown.txt");
+  ASSERT_EQ(std::system((std::string(kGridprobe) + " report show " + dir + "/latest.json >" + shown)
+                            .c_str()),
+            0);
+  const std::string text = ReadFile(shown);
+  for (const auto& op : run["operations"]) {
+    EXPECT_NE(text.find(op["name"].get<std::string>() + " "), std::string::npos) << text;
+  }
+  EXPECT_NE(text.find("recommendations:"), std::string::npos) << text;
+  const std::string csv = TempPath("run.csv");
+  ASSERT_EQ(std::system((std::string(kGridprobe) + " report convert " + dir +
+                         "/latest.json --format csv -o " + csv)
+                            .c_str()),
+            0);
+  EXPECT_EQ(ReadFile(csv), ReadFile(dir + "/latest.csv")) << "the same rendering as at run time";
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "base/status.h"
 #include "userspace/cli/presets_commands.h"
 #include "userspace/cli/profile.h"
+#include "userspace/cli/report_command.h"
 #include "userspace/cli/settings.h"
 #include "userspace/cli/symbols_command.h"
 #include "userspace/probes/calibration.h"
@@ -69,6 +70,9 @@ int main(int argc, char** argv) {
     }
     std::printf("%s\n", gridprobe::DescribeCalibration(*c).c_str());
   });
+
+  gridprobe::ReportFlags report_flags;
+  gridprobe::AddReportCommands(app, &report_flags, &status);
 
   int budget_exit_code = 0;
   gridprobe::budgets::AddBudgetCommands(app, &budget_exit_code);

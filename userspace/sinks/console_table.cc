@@ -110,7 +110,7 @@ void ConsoleTableSink::OnEvent(const Event& event) {
   while (recent_.size() > 8) recent_.pop_front();
 }
 
-absl::Status ConsoleTableSink::OnRunEnd(const Snapshot& run, const nlohmann::json& report) {
+std::string RenderFinalReport(const Snapshot& run, const nlohmann::json& report) {
   std::string text = absl::StrCat("gridprobe: final report (",
                                   report.value("stop_reason", std::string("?")), ")\n");
   absl::StrAppend(&text, RenderTable(run, run.losses));
@@ -124,6 +124,11 @@ absl::Status ConsoleTableSink::OnRunEnd(const Snapshot& run, const nlohmann::jso
     }
   }
   if (report.contains("agent")) absl::StrAppend(&text, RenderCostLine(report["agent"]));
+  return text;
+}
+
+absl::Status ConsoleTableSink::OnRunEnd(const Snapshot& run, const nlohmann::json& report) {
+  const std::string text = RenderFinalReport(run, report);
   std::fwrite(text.data(), 1, text.size(), out_);
   std::fflush(out_);
   return absl::OkStatus();

@@ -26,6 +26,11 @@ std::string RenderMemoryTable(const MemorySummary& memory);
 // report's "agent" object; "" when it has none.
 std::string RenderCostLine(const nlohmann::json& agent);
 
+// The final report as the console shows it: the table, the memory table,
+// the recommendations and the cost line, from the whole-run snapshot and
+// the finished report (also what `gridprobe report show` prints).
+std::string RenderFinalReport(const Snapshot& run, const nlohmann::json& report);
+
 // The live table every window (refreshed in place on a terminal, appended
 // when piped, with the latest events under it on a terminal, where a
 // refresh would wipe the lines the event sink printed), and the final
