@@ -176,7 +176,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeBackend& backend, const TargetInfo& tar
     for (size_t i = 0; i < current.size(); ++i) diff[i] = current[i].Since(previous[i]);
     Snapshot snap = MakeSnapshot(target, window_start, now, ops, diff);
     snap.index = index;
-    snap.losses = {backend.MissedHits(), backend.probe_count()};
+    snap.losses = {backend.MissedHits(), backend.probe_count(), backend.skipped_sites()};
     if (backend.memory_tracked()) {
       GP_ASSIGN_OR_RETURN(snap.memory_counters, backend.ReadMemory());
     }
@@ -306,7 +306,7 @@ absl::StatusOr<StopReason> RunAgent(ProbeBackend& backend, const TargetInfo& tar
   if (window_start < end) GP_RETURN_IF_ERROR(window(end, cumulative, 0));
   Snapshot run = MakeSnapshot(target, start, end, ops, cumulative);
   run.index = -1;
-  run.losses = {backend.MissedHits(), backend.probe_count()};
+  run.losses = {backend.MissedHits(), backend.probe_count(), backend.skipped_sites()};
   // Freeze memory accounting so that counters and live allocations read
   // now form one picture; the analyzers read them before the probes go.
   backend.PauseMemory();

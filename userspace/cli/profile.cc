@@ -293,12 +293,9 @@ absl::StatusOr<StopReason> Profile(int pid, Settings settings,
                  pid, target.comm.c_str(), watch->module_name().c_str(),
                  watch->preset().name.c_str());
   }
-  if (session->skipped_sites() > 0) {
-    std::fprintf(stderr,
-                 "gridprobe: %zu indirect-jump exit sites cannot carry a uprobe on this kernel; "
-                 "tail calls through them would count as unwound\n",
-                 session->skipped_sites());
-  }
+  // Indirect-jump exits the kernel refused are in the report
+  // (probes.skipped_exit_sites), not a warning at every start: nobody can act
+  // on it, and a tail call taken through one shows up as unwound.
   AnnounceBudgets(settings, in);
   // Memory first: the budgets read the memory figures it fills in.
   std::vector<Analyzer*> analyzers;

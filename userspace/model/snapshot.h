@@ -140,6 +140,9 @@ struct TargetInfo {
 struct Losses {
   uint64_t missed_hits = 0;  // probe hits the kernel skipped, since attach
   size_t probes = 0;         // probes attached
+  // Indirect-jump exits the kernel could not probe: a tail call through one
+  // counts as unwound (docs/bpf.md).
+  size_t skipped_exit_sites = 0;
 };
 
 // What the agent itself cost over a window (or the whole run).

@@ -54,6 +54,8 @@ class ProbeBackend {
 
   virtual uint64_t MissedHits() const = 0;
   virtual size_t probe_count() const = 0;
+  // Indirect-jump exit sites the kernel refused, in the modules attached now.
+  virtual size_t skipped_sites() const { return 0; }
   virtual ProgramStats ReadProgramStats() const = 0;
 
   // attach --all: per-process histograms and their bookkeeping.

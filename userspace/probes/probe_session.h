@@ -133,7 +133,7 @@ class ProbeSession : public ProbeBackend {
   }
   // Indirect-jump exit sites the kernel could not probe (see Attach), in the
   // modules attached now.
-  size_t skipped_sites() const;
+  size_t skipped_sites() const override;
   // Symbols timed with a uretprobe (fast return mode), in the modules
   // attached now.
   size_t fast_symbols() const;

@@ -12,7 +12,10 @@ nlohmann::json ReportJson(const Snapshot& snap, const Losses& losses) {
                       {"exe", snap.target.exe}}},
           {"window", {{"start", Rfc3339(snap.start)}, {"end", Rfc3339(snap.end)},
                       {"seconds", snap.seconds()}}},
-          {"probes", {{"count", losses.probes}, {"missed_hits", losses.missed_hits}}},
+          {"probes",
+           {{"count", losses.probes},
+            {"missed_hits", losses.missed_hits},
+            {"skipped_exit_sites", losses.skipped_exit_sites}}},
           {"operations", ops}};
 }
 
