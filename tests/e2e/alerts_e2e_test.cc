@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
@@ -226,6 +227,153 @@ TEST_F(AlertsE2eTest, SlowSortOpensOneIncidentEverywhereAndResolvesIt) {
   }
   EXPECT_FALSE(std::filesystem::exists(Path("outbox/webhook")) &&
                !std::filesystem::is_empty(Path("outbox/webhook")));
+}
+
+// Every output of a run with known secrets in its configuration (from the
+// environment and the file) and on its command line: stdout, stderr, the
+// report, the event stream and the outbox files hold none of them, even
+// though every receiver answers with an error that echoes them.
+TEST_F(AlertsE2eTest, NoOutputOfARunHoldsASecret) {
+  const std::string hook_secret = "whsec-S3cr3tW3bh00k";
+  const std::string routing_key = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y00";  // 32
+  const std::string slack_token = "XoxbSl4ckT0ken";
+  const std::string user_pass = "Us3rInf0Pass";
+  const std::string query_token = "QueryT0ken999";
+  const std::string flag_pass = "Fl4gPassw0rd";
+  const std::string flag_query = "Fl4gQueryK3y";
+  const std::vector<std::string> secrets = {hook_secret, routing_key, slack_token, user_pass,
+                                            query_token, flag_pass,   flag_query,
+                                            "YWxpY2U6VXMzckluZjBQYXNz"};  // base64 alice:Us3rInf0Pass
+  HttpReceiver hook, pd, slack, basic, flag;
+  hook.SetFallback(HttpReply(401, {}, "signature mismatch for secret " + hook_secret));
+  pd.SetFallback(HttpReply(400, {"Content-Type: application/json"},
+                           R"({"status":"invalid event","message":"Event object is invalid",)"
+                           R"("errors":["routing_key ')" + routing_key + R"(' is unknown"]})"));
+  slack.SetFallback(HttpReply(403, {}, "invalid_token " + slack_token));
+  basic.SetFallback(HttpReply(0, {}, "", /*hang=*/true));  // outboxed at exit
+  flag.SetFallback(HttpReply(503, {}, "try later, " + flag_pass + " " + flag_query));
+  const std::string outbox = Path("outbox");
+  const std::string config = absl::StrCat(R"(alerts:
+  - type: webhook
+    name: signed
+    url: )", hook.url("/hook"), R"(
+    secret: ${GP_TEST_HOOK_SECRET}
+    outbox_dir: )", outbox, R"(
+  - type: pagerduty
+    routing_key: ${GP_TEST_PD_KEY}
+    endpoint: )", pd.url("/v2/enqueue"), R"(
+    outbox_dir: )", outbox, R"(
+  - type: slack
+    url: )", slack.url("/services/T0000/B0000/" + slack_token), R"(
+    outbox_dir: )", outbox, R"(
+  - type: webhook
+    name: basic
+    url: http://alice:)", user_pass, "@127.0.0.1:", basic.port(), "/hook?token=", query_token,
+                                          R"(
+    timeout: 60s
+    drain_timeout: 2s
+    outbox_dir: )", outbox, "\n");
+  Run run = Profile(
+      {"--duration", "12", "--slow", "sort=150@20"},
+      {"--budgets", "interactive", "--interval", "5s", "--alert",
+       absl::StrCat("webhook=http://bob:", flag_pass, "@127.0.0.1:", flag.port(), "/x?key=",
+                    flag_query)},
+      config, {{"GP_TEST_HOOK_SECRET", hook_secret}, {"GP_TEST_PD_KEY", routing_key}});
+  ASSERT_TRUE(WIFEXITED(run.gp_status)) << run.err;
+  // The secrets were used: each receiver got its request with them.
+  ASSERT_FALSE(hook.Requests().empty()) << run.err;
+  EXPECT_EQ(hook.Requests()[0].headers.count("x-gridprobe-signature"), 1u);
+  ASSERT_FALSE(pd.Requests().empty()) << run.err;
+  EXPECT_NE(pd.Requests()[0].body.find(routing_key), std::string::npos);
+  ASSERT_FALSE(slack.Requests().empty()) << run.err;
+  EXPECT_NE(slack.Requests()[0].path.find(slack_token), std::string::npos);
+  ASSERT_FALSE(basic.Requests().empty()) << run.err;
+  EXPECT_NE(basic.Requests()[0].path.find(query_token), std::string::npos);
+  ASSERT_FALSE(flag.Requests().empty()) << run.err;
+  // The echoing answers were read and reported (redacted).
+  EXPECT_NE(run.err.find("[redacted]"), std::string::npos) << run.err;
+  nlohmann::json report = nlohmann::json::parse(run.report, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << run.report;
+  EXPECT_EQ(report["alerts"]["destinations"].size(), 5u);
+  // Every output: stdout, stderr, report, events, the outbox's files.
+  std::map<std::string, std::string> outputs = {{"stdout", run.out},
+                                                {"stderr", run.err},
+                                                {"report", run.report},
+                                                {"events", run.events}};
+  size_t outbox_files = 0;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(outbox)) {
+    if (!f.is_regular_file()) continue;
+    outputs[f.path().string()] = ReadFile(f.path());
+    ++outbox_files;
+  }
+  EXPECT_GE(outbox_files, 1u) << "the hanging receiver's alert should be in the outbox";
+  EXPECT_FALSE(run.events.empty());
+  for (const auto& [name, text] : outputs) {
+    for (const std::string& secret : secrets) {
+      EXPECT_EQ(text.find(secret), std::string::npos) << secret << " in " << name << ":\n" << text;
+    }
+  }
+}
+
+// gridprobe stopped by SIGTERM while its alert hangs at the receiver: the
+// alert is in the outbox (mode 0600) and the next run delivers it, with the
+// time it had.
+TEST_F(AlertsE2eTest, AlertsQueuedAtSigtermAreDeliveredByTheNextRun) {
+  HttpReceiver stuck;
+  stuck.SetFallback(HttpReply(0, {}, "", /*hang=*/true));
+  const std::string outbox = Path("outbox");
+  auto config = [&](const HttpReceiver& rx) {
+    return absl::StrCat("alerts:\n  - type: webhook\n    url: ", rx.url("/hook"),
+                        "\n    timeout: 60s\n    drain_timeout: 1s\n    outbox_dir: ", outbox, "\n");
+  };
+  Run first = Profile({"--duration", "14", "--slow", "sort=150@20"},
+                      {"--budgets", "interactive", "--interval", "5s"}, config(stuck), {},
+                      [&](ChildProcess& gp, pid_t) {
+                        ASSERT_TRUE(stuck.WaitFor(1)) << "no alert reached the receiver";
+                        gp.Signal(SIGTERM);
+                      });
+  ASSERT_TRUE(WIFEXITED(first.gp_status)) << first.gp_status << first.err;
+  std::vector<std::filesystem::path> files;
+  if (std::filesystem::exists(outbox + "/webhook")) {
+    for (const auto& f : std::filesystem::directory_iterator(outbox + "/webhook")) {
+      files.push_back(f.path());
+    }
+  }
+  ASSERT_GE(files.size(), 1u) << first.err;
+  std::set<std::string> queued;  // "key notification time"
+  for (const auto& f : files) {
+    struct stat st;
+    ASSERT_EQ(stat(f.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u) << f;
+    nlohmann::json j = nlohmann::json::parse(ReadFile(f), nullptr, false);
+    ASSERT_FALSE(j.is_discarded()) << f;
+    queued.insert(absl::StrCat(j["key"].get<std::string>(), " ",
+                               j["incident"]["notification"].get<int64_t>(), " ",
+                               j["time"].get<std::string>()));
+  }
+  // The hung request is the one outboxed: sort's opening.
+  nlohmann::json hung = nlohmann::json::parse(stuck.Requests()[0].body);
+  EXPECT_EQ(hung["operation"], "sort");
+  EXPECT_TRUE(queued.count(absl::StrCat(hung["key"].get<std::string>(), " 1 ",
+                                        hung["time"].get<std::string>())))
+      << "not in the outbox: " << hung.dump();
+
+  HttpReceiver back;
+  Run second = Profile({"--duration", "3"}, {"--budgets", "interactive"}, config(back));
+  ASSERT_TRUE(WIFEXITED(second.gp_status) && WEXITSTATUS(second.gp_status) == 0) << second.err;
+  std::set<std::string> delivered;
+  for (const HttpRequest& r : back.Requests()) {
+    nlohmann::json j = nlohmann::json::parse(r.body);
+    std::string id = absl::StrCat(j["key"].get<std::string>(), " ",
+                                  j["incident"]["notification"].get<int64_t>(), " ",
+                                  j["time"].get<std::string>());
+    EXPECT_TRUE(delivered.insert(id).second) << "delivered twice: " << id;
+  }
+  EXPECT_EQ(delivered, queued);
+  for (const auto& f : files) EXPECT_FALSE(std::filesystem::exists(f)) << f;
+  nlohmann::json report = nlohmann::json::parse(second.report, nullptr, false);
+  ASSERT_FALSE(report.is_discarded());
+  EXPECT_EQ(report["alerts"]["destinations"][0]["redelivered"].get<uint64_t>(), queued.size());
 }
 
 }  // namespace

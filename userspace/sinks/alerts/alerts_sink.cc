@@ -230,7 +230,14 @@ absl::StatusOr<std::unique_ptr<AlertsSink>> AlertsSink::Create(
   }
   sink->multi_ = curl_multi_init();
   if (sink->multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+  // The dispatcher (and the exec threads it starts) take no signals:
+  // SIGTERM/SIGINT are the agent loop's to read with signalfd; delivered
+  // here they would kill gridprobe before the outbox is written.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   sink->dispatcher_ = std::thread([s = sink.get()] { s->Run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return sink;
 }
 
