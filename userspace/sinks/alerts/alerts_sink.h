@@ -1,6 +1,7 @@
 // Alerts as a sink of the pipeline (docs/alerts.md). OnEvent only decides
-// (filters, incident state) and enqueues into a bounded queue per
-// destination; one dispatcher thread delivers every destination's
+// (filters, incident state) and pushes one entry into an inbox (bounded per
+// destination by queue_limit); one dispatcher thread builds the JSON and
+// the requests and delivers every destination's
 // notifications with libcurl's multi interface, retries what may be
 // retried, and leaves what cannot be delivered in the on-disk outbox for
 // the next run.
