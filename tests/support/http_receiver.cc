@@ -15,6 +15,7 @@
 namespace gridprobe::testing {
 namespace {
 
+// Listens on 127.0.0.1:*port, or a free port when *port is 0.
 int Listen(int* port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
@@ -22,6 +23,7 @@ int Listen(int* port) {
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(*port));
   bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   socklen_t len = sizeof a;
   getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
@@ -39,6 +41,7 @@ int RefusingPort() {
 }
 
 HttpReceiver::HttpReceiver() {
+  port_ = 0;
   listen_fd_ = Listen(&port_);
   listen(listen_fd_, 16);
   thread_ = std::thread([this] { Serve(); });
@@ -47,7 +50,7 @@ HttpReceiver::HttpReceiver() {
 HttpReceiver::~HttpReceiver() {
   stop_ = true;
   thread_.join();
-  close(listen_fd_);
+  if (!is_down_) close(listen_fd_);
 }
 
 std::string HttpReceiver::url(const std::string& path) const {
@@ -74,8 +77,32 @@ bool HttpReceiver::WaitFor(size_t n) const {
   return cv_.wait_for(lock, std::chrono::seconds(30), [&] { return requests_.size() >= n; });
 }
 
+void HttpReceiver::Down() {
+  want_down_ = true;
+  while (!is_down_) usleep(1000);
+}
+
+void HttpReceiver::Up() {
+  want_down_ = false;
+  while (is_down_) usleep(1000);
+}
+
 void HttpReceiver::Serve() {
   while (!stop_) {
+    if (want_down_ != is_down_) {
+      if (want_down_) {
+        close(listen_fd_);
+      } else {
+        int port = port_;
+        listen_fd_ = Listen(&port);
+        listen(listen_fd_, 16);
+      }
+      is_down_ = want_down_.load();
+    }
+    if (is_down_) {
+      usleep(10000);
+      continue;
+    }
     pollfd p{listen_fd_, POLLIN, 0};
     if (poll(&p, 1, 50) <= 0) continue;
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);

@@ -42,6 +42,10 @@ class HttpReceiver {
   std::vector<HttpRequest> Requests() const;
   // Waits (up to 30 s) until `n` requests arrived; returns whether they did.
   bool WaitFor(size_t n) const;
+  // Down: the port is closed (connections refused) until Up() listens on
+  // the same port again. Both return once it is so.
+  void Down();
+  void Up();
 
  private:
   void Serve();
@@ -50,6 +54,7 @@ class HttpReceiver {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<bool> want_down_{false}, is_down_{false};
   mutable std::mutex mu_;
   mutable std::condition_variable cv_;
   std::deque<HttpReply> script_;

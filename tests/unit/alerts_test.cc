@@ -9,6 +9,10 @@
 #include <sstream>
 
 #include <gmock/gmock.h>
+#include <atomic>
+#include <thread>
+#include <chrono>
+#include <map>
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -392,6 +396,96 @@ TEST_F(AlertDelivery, RefusedAlertsAreDeliveredByTheNextRunOldestFirstWithTheirT
   EXPECT_EQ(a["time"], "2026-01-05T10:00:00.000Z");
   EXPECT_EQ(b["operation"], "scan");
   EXPECT_EQ(next->Stats()[0].redelivered, 2u);
+  EXPECT_TRUE(OutboxFiles("webhook").empty());
+}
+
+// A receiver down (connections refused) for 60 s of the sink's clock, then
+// back. The clock is the test's, so the backoff is walked through in about
+// a second; the jitter is fixed at its middle: attempts at 0, 0.5, 1.5, 3.5,
+// 7.5, 15.5, 31.5 and 61.5 s.
+class ReceiverDown : public AlertDelivery {
+ protected:
+  struct Outage {
+    std::vector<testing::HttpRequest> requests;
+    DestinationStats stats;
+  };
+  // Three notifications queued during the outage; the clock runs 250 ms
+  // per 10 ms (the dispatcher may see it late by up to its 200 ms poll, so
+  // attempts can come later than due, never earlier); Drain once the
+  // receiver got `expect` requests (or 250 s of the clock passed).
+  Outage Run(HttpReceiver& rx, int max_attempts, size_t expect) {
+    std::atomic<int64_t> now_ms{0};
+    SinkHooks hooks;
+    hooks.log = log_;
+    hooks.console = log_;
+    hooks.now = [&] { return kT0 + absl::Milliseconds(now_ms.load()); };
+    hooks.unit = [] { return 0.5; };
+    DestinationOptions o = Options("webhook", rx.url("/hook"));
+    o.backoff_base = absl::Seconds(1);
+    o.backoff_cap = absl::Seconds(60);
+    o.max_attempts = max_attempts;
+    o.drain_timeout = absl::Seconds(5);
+    auto sink = AlertsSink::Create({o}, hooks);
+    EXPECT_TRUE(sink.ok()) << sink.status();
+    rx.Down();
+    (*sink)->OnEvent(MakeEvent(EventKind::kViolationOpened, Severity::kError, "sort", kT0));
+    (*sink)->OnEvent(MakeEvent(EventKind::kViolationOpened, Severity::kError, "scan",
+                               kT0 + absl::Seconds(1)));
+    (*sink)->OnEvent(MakeEvent(EventKind::kViolationResolved, Severity::kError, "sort",
+                               kT0 + absl::Seconds(2)));
+    for (int i = 0; i < 1000 && rx.Requests().size() < expect; ++i) {
+      if (now_ms >= 60000) rx.Up();
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      now_ms += 250;
+    }
+    (*sink)->Drain();
+    return {rx.Requests(), (*sink)->Stats()[0]};
+  }
+  static std::map<std::string, int> ByNotification(const std::vector<testing::HttpRequest>& rs) {
+    std::map<std::string, int> n;
+    for (const auto& r : rs) {
+      nlohmann::json j = nlohmann::json::parse(r.body);
+      ++n[absl::StrCat(j["key"].get<std::string>(), "#", j["incident"]["state"].get<std::string>())];
+    }
+    return n;
+  }
+};
+
+TEST_F(ReceiverDown, RetriesOutlastingTheOutageDeliverEverythingOnceInOrder) {
+  HttpReceiver rx;
+  Outage out = Run(rx, /*max_attempts=*/10, 3);
+  ASSERT_EQ(out.requests.size(), 3u) << Log();
+  std::map<std::string, int> n = ByNotification(out.requests);
+  EXPECT_EQ(n.size(), 3u);
+  for (const auto& [id, times] : n) EXPECT_EQ(times, 1) << id;
+  EXPECT_EQ(nlohmann::json::parse(out.requests[0].body)["operation"], "sort");
+  EXPECT_EQ(nlohmann::json::parse(out.requests[1].body)["operation"], "scan");
+  EXPECT_EQ(nlohmann::json::parse(out.requests[2].body)["incident"]["state"], "resolved");
+  EXPECT_EQ(out.stats.sent, 3u);
+  // The first notification's refused attempts: at most 7 in 60 s, fewer
+  // when the dispatcher saw the clock late; never given up on.
+  EXPECT_GE(out.stats.retried, 1u);
+  EXPECT_LE(out.stats.retried, 7u);
+  EXPECT_EQ(out.stats.outboxed, 0u);
+  EXPECT_TRUE(OutboxFiles("webhook").empty());
+}
+
+TEST_F(ReceiverDown, WhatOutlivesItsAttemptsIsOutboxedAndDeliveredOnceByTheNextRun) {
+  HttpReceiver rx;
+  // 6 attempts span 15.5 s (up to 40 s when the dispatcher sees the clock
+  // late): the first notification goes to the outbox within the outage;
+  // the later ones are outboxed too or delivered once the receiver is back.
+  Outage out = Run(rx, /*max_attempts=*/6, 1);
+  EXPECT_EQ(out.stats.outboxed + out.stats.sent, 3u) << Log();
+  EXPECT_GE(out.stats.outboxed, 1u);
+  EXPECT_EQ(OutboxFiles("webhook").size(), out.stats.outboxed);
+  auto next = Sink({Options("webhook", rx.url("/hook"))});
+  next->Drain();
+  std::vector<testing::HttpRequest> all = rx.Requests();
+  std::map<std::string, int> n = ByNotification(all);
+  EXPECT_EQ(n.size(), 3u) << "lost one";
+  for (const auto& [id, times] : n) EXPECT_EQ(times, 1) << id;
+  EXPECT_EQ(next->Stats()[0].redelivered, out.stats.outboxed);
   EXPECT_TRUE(OutboxFiles("webhook").empty());
 }
 

@@ -340,7 +340,8 @@ class Parser {
       std::vector<std::string> keys = {
           "type",      "name",        "url",         "endpoint",    "min_severity",
           "impact",    "events",      "repeat_interval", "timeout", "connect_timeout",
-          "ca_bundle", "insecure",    "outbox_dir",  "queue_limit", "max_attempts"};
+          "ca_bundle", "insecure",    "outbox_dir",  "queue_limit", "max_attempts",
+          "drain_timeout"};
       keys.insert(keys.end(), own->begin(), own->end());
       absl::StatusOr<std::vector<Entry>> entries = reader_.Map(item, keys);
       if (!entries.ok()) return entries.status();
@@ -374,14 +375,16 @@ class Parser {
   absl::Status AlertKey(const Entry& e, AlertDestination* d) {
     const Value& v = e.value;
     if (e.key == "type") return absl::OkStatus();
-    if (e.key == "repeat_interval" || e.key == "timeout" || e.key == "connect_timeout") {
+    if (e.key == "repeat_interval" || e.key == "timeout" || e.key == "connect_timeout" ||
+        e.key == "drain_timeout") {
       absl::StatusOr<absl::Duration> t = reader_.Duration(v);
       if (!t.ok()) return t.status();
       if (*t <= absl::ZeroDuration()) {
         return reader_.ErrorAt(v.mark, absl::StrCat("'", v.path, "': must be longer than 0"));
       }
-      (e.key == "timeout" ? d->timeout
+      (e.key == "timeout"           ? d->timeout
        : e.key == "connect_timeout" ? d->connect_timeout
+       : e.key == "drain_timeout"   ? d->drain_timeout
                                     : d->repeat_interval) = *t;
       return absl::OkStatus();
     }

@@ -127,9 +127,13 @@ struct AlertsSink::Dest {
   Redactor redactor;
   EventFilter filter;
   IncidentBook book{absl::Hours(4)};
-  // Under mu_.
+  // Under mu_: what the outbox gave at start.
   std::deque<Item> queue;
   DestinationStats stats;
+  // OnEvent's: notifications in the inbox not yet taken by the dispatcher,
+  // and those dropped before it.
+  std::atomic<size_t> inbox{0};
+  std::atomic<uint64_t> dropped_queue_full{0}, dropped_after_exit{0};
   // The dispatcher's.
   std::deque<Pending> pending;
   bool in_flight = false;
@@ -230,7 +234,14 @@ absl::StatusOr<std::unique_ptr<AlertsSink>> AlertsSink::Create(
   }
   sink->multi_ = curl_multi_init();
   if (sink->multi_ == nullptr) return absl::InternalError("curl_multi_init failed");
+  // The dispatcher (and the exec threads it starts) take no signals:
+  // SIGTERM/SIGINT are the agent loop's to read with signalfd; delivered
+  // here they would kill gridprobe before the outbox is written.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   sink->dispatcher_ = std::thread([s = sink.get()] { s->Run(); });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return sink;
 }
 
@@ -241,35 +252,36 @@ AlertsSink::~AlertsSink() {
 
 void AlertsSink::OnEvent(const Event& event) {
   absl::Time now = hooks_.now();
-  // Decisions first (this thread's alone), then one lock for every enqueue.
-  std::optional<IncidentInfo> infos[64];
-  std::vector<std::optional<IncidentInfo>> more;
-  if (dests_.size() > 64) more.resize(dests_.size());
-  std::optional<IncidentInfo>* info = dests_.size() > 64 ? more.data() : infos;
-  bool any = false;
+  // Decisions first (this thread's alone), then one short lock for one
+  // push; the JSON and the requests are the dispatcher's to build.
+  Inbound in;
   for (size_t i = 0; i < dests_.size(); ++i) {
     Dest& d = *dests_[i];
-    info[i] = d.book.Decide(event, d.filter.Accepts(event), now);
-    any = any || info[i].has_value();
-  }
-  if (!any) return;
-  auto shared = std::make_shared<const Event>(event);
-  bool posted = false;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    for (size_t i = 0; i < dests_.size(); ++i) {
-      if (!info[i]) continue;
-      Dest& d = *dests_[i];
-      if (d.queue.size() >= d.options.queue_limit || stop_) {
-        ++d.stats.dropped[stop_ ? "after_exit" : "queue_full"];
-        continue;
-      }
-      d.queue.push_back(Item{shared, *info[i], std::nullopt, ""});
-      idle_ = false;
-      posted = true;
+    std::optional<IncidentInfo> info = d.book.Decide(event, d.filter.Accepts(event), now);
+    if (!info) continue;
+    if (closed_.load(std::memory_order_relaxed)) {
+      d.dropped_after_exit.fetch_add(1, std::memory_order_relaxed);
+      continue;
     }
+    if (d.inbox.load(std::memory_order_relaxed) >= d.options.queue_limit) {
+      d.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    d.inbox.fetch_add(1, std::memory_order_relaxed);
+    if (in.to.empty()) in.to.reserve(dests_.size());
+    in.to.emplace_back(static_cast<uint32_t>(i), *info);
   }
-  if (posted) curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  if (in.to.empty()) return;
+  in.event = std::make_shared<const Event>(event);
+  {
+    std::lock_guard<std::mutex> lock(inbox_mu_);
+    inbox_.push_back(std::move(in));
+    inbox_size_.store(inbox_.size(), std::memory_order_seq_cst);
+  }
+  // A system call only when the dispatcher sleeps.
+  if (sleeping_.exchange(false, std::memory_order_seq_cst)) {
+    curl_multi_wakeup(static_cast<CURLM*>(multi_));
+  }
 }
 
 namespace {
@@ -435,6 +447,26 @@ void AlertsSink::Run() {
     d.in_flight = true;
   };
 
+  std::vector<Inbound> taken;
+  auto take_inbox = [&](const std::function<void(Dest&, Pending)>& each) {
+    taken.clear();
+    {
+      std::lock_guard<std::mutex> lock(inbox_mu_);
+      taken.swap(inbox_);
+      inbox_size_.store(0, std::memory_order_seq_cst);
+    }
+    for (Inbound& in : taken) {
+      nlohmann::json j = EventJson(*in.event);
+      for (size_t k = 0; k < in.to.size(); ++k) {
+        Dest& d = *dests_[in.to[k].first];
+        d.inbox.fetch_sub(1, std::memory_order_relaxed);
+        Pending p;
+        p.notification = Notification{k + 1 == in.to.size() ? std::move(j) : j, in.to[k].second};
+        each(d, std::move(p));
+      }
+    }
+  };
+
   while (true) {
     bool stop, draining;
     {
@@ -443,7 +475,19 @@ void AlertsSink::Run() {
       draining = draining_;
     }
     if (stop) break;
-    // Take what OnEvent queued, format it.
+    // Take what OnEvent queued, format it: the event's JSON once for every
+    // destination it goes to.
+    take_inbox([&](Dest& d, Pending p) {
+      absl::StatusOr<Request> req = d.destination->Format(p.notification);
+      if (!req.ok()) {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++d.stats.dropped["unformattable"];
+        d.stats.last_error = d.redactor(req.status().message());
+        return;
+      }
+      p.request = *std::move(req);
+      d.pending.push_back(std::move(p));
+    });
     for (auto& dp : dests_) {
       Dest& d = *dp;
       std::deque<Item> items;
@@ -517,18 +561,25 @@ void AlertsSink::Run() {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      bool queued = std::any_of(dests_.begin(), dests_.end(),
+      bool queued = inbox_size_.load() > 0 ||
+                    std::any_of(dests_.begin(), dests_.end(),
                                 [](const auto& d) { return !d->queue.empty(); });
       bool flying = std::any_of(dests_.begin(), dests_.end(),
                                 [](const auto& d) { return d->in_flight; });
       idle_ = idle && !queued && !flying;
       if (idle_) idle_cv_.notify_all();
     }
-    curl_multi_poll(multi, nullptr, 0,
-                    static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(wait))),
-                    nullptr);
+    // Asleep until woken, unless OnEvent pushed meanwhile.
+    sleeping_.store(true, std::memory_order_seq_cst);
+    if (inbox_size_.load(std::memory_order_seq_cst) == 0) {
+      curl_multi_poll(multi, nullptr, 0,
+                      static_cast<int>(std::max<int64_t>(1, absl::ToInt64Milliseconds(wait))),
+                      nullptr);
+    }
+    sleeping_.store(false, std::memory_order_seq_cst);
   }
   // Stopped: what is still on its way goes to the outbox.
+  take_inbox([](Dest& d, Pending p) { d.pending.push_back(std::move(p)); });
   for (auto& dp : dests_) {
     Dest& d = *dp;
     if (d.in_flight && d.destination->channel() == Channel::kHttp) {
@@ -563,6 +614,7 @@ void AlertsSink::Drain() {
     std::unique_lock<std::mutex> lock(mu_);
     if (stop_) return;
     draining_ = true;
+    idle_ = false;  // the dispatcher says when it is, inbox included
   }
   curl_multi_wakeup(static_cast<CURLM*>(multi_));
   {
@@ -576,6 +628,7 @@ void AlertsSink::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
+    closed_ = true;
   }
   if (multi_ != nullptr) curl_multi_wakeup(static_cast<CURLM*>(multi_));
   if (dispatcher_.joinable()) dispatcher_.join();
@@ -588,6 +641,8 @@ std::vector<DestinationStats> AlertsSink::Stats() const {
     DestinationStats s = d->stats;
     s.folded = static_cast<uint64_t>(d->book.folded());
     if (d->book.unmatched() > 0) s.dropped["resolves_nothing_open"] = d->book.unmatched();
+    if (uint64_t n = d->dropped_queue_full.load()) s.dropped["queue_full"] += n;
+    if (uint64_t n = d->dropped_after_exit.load()) s.dropped["after_exit"] += n;
     out.push_back(std::move(s));
   }
   return out;

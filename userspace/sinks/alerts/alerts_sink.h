@@ -1,12 +1,14 @@
 // Alerts as a sink of the pipeline (docs/alerts.md). OnEvent only decides
-// (filters, incident state) and enqueues into a bounded queue per
-// destination; one dispatcher thread delivers every destination's
+// (filters, incident state) and pushes one entry into an inbox (bounded per
+// destination by queue_limit); one dispatcher thread builds the JSON and
+// the requests and delivers every destination's
 // notifications with libcurl's multi interface, retries what may be
 // retried, and leaves what cannot be delivered in the on-disk outbox for
 // the next run.
 #ifndef GRIDPROBE_USERSPACE_SINKS_ALERTS_ALERTS_SINK_H_
 #define GRIDPROBE_USERSPACE_SINKS_ALERTS_ALERTS_SINK_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdio>
@@ -80,9 +82,26 @@ class AlertsSink : public Sink {
   void Run();
   void Stop();
 
+  // What OnEvent hands the dispatcher: one copy of the event and, per
+  // destination that takes it, the incident's state. The event's JSON and
+  // the requests are built on the dispatcher.
+  struct Inbound {
+    std::shared_ptr<const Event> event;
+    std::vector<std::pair<uint32_t, IncidentInfo>> to;  // (destination index, incident)
+  };
+
   SinkHooks hooks_;
   std::vector<std::unique_ptr<Dest>> dests_;
   void* multi_ = nullptr;  // CURLM*
+  // OnEvent's side: a swap buffer under its own short lock, never held by
+  // the dispatcher for more than a swap (mu_ is held for stats and outbox
+  // files). `sleeping_`: the dispatcher waits in curl_multi_poll and needs
+  // a wakeup; otherwise it sees the inbox on its next turn.
+  std::mutex inbox_mu_;
+  std::vector<Inbound> inbox_;
+  std::atomic<size_t> inbox_size_{0};
+  std::atomic<bool> sleeping_{false};
+  std::atomic<bool> closed_{false};  // stop_, readable without mu_
   mutable std::mutex mu_;
   std::condition_variable idle_cv_;
   bool draining_ = false, stop_ = false, idle_ = true;

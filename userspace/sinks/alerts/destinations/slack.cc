@@ -47,7 +47,14 @@ absl::StatusOr<std::unique_ptr<Destination>> Make_slack(const DestinationOptions
   size_t scheme = options.url.find("://");
   if (scheme != std::string::npos) {
     size_t path = options.url.find('/', scheme + 3);
-    if (path != std::string::npos) redactor->Add(options.url.substr(path));
+    if (path != std::string::npos) {
+      redactor->Add(options.url.substr(path));
+      // The token alone, as a receiver's error message may quote it
+      // ("invalid_token ..."): the last segment of /services/T../B../token.
+      std::string last = options.url.substr(options.url.find_last_of('/') + 1);
+      last = last.substr(0, last.find('?'));
+      if (last.size() >= 8) redactor->Add(last);
+    }
   }
   return std::make_unique<Slack>(options.url);
 }
