@@ -67,6 +67,11 @@ void HttpReceiver::SetFallback(HttpReply reply) {
   fallback_ = std::move(reply);
 }
 
+void HttpReceiver::SetHandler(std::function<HttpReply(const HttpRequest&)> handler) {
+  std::lock_guard<std::mutex> lock(mu_);
+  handler_ = std::move(handler);
+}
+
 std::vector<HttpRequest> HttpReceiver::Requests() const {
   std::lock_guard<std::mutex> lock(mu_);
   return requests_;
@@ -163,6 +168,8 @@ void HttpReceiver::Handle(int fd) {
     if (!script_.empty()) {
       reply = script_.front();
       script_.pop_front();
+    } else if (handler_) {
+      reply = handler_(req);
     } else {
       reply = fallback_;
     }

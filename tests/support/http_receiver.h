@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -39,6 +40,9 @@ class HttpReceiver {
   // Replies used in order; when none is left, `fallback`.
   void Script(std::vector<HttpReply> replies);
   void SetFallback(HttpReply reply);
+  // Answers every request the script does not: a model of a real service
+  // that checks the request and answers as the service would.
+  void SetHandler(std::function<HttpReply(const HttpRequest&)> handler);
   std::vector<HttpRequest> Requests() const;
   // Waits (up to 30 s) until `n` requests arrived; returns whether they did.
   bool WaitFor(size_t n) const;
@@ -59,6 +63,7 @@ class HttpReceiver {
   mutable std::condition_variable cv_;
   std::deque<HttpReply> script_;
   HttpReply fallback_;
+  std::function<HttpReply(const HttpRequest&)> handler_;
   std::vector<HttpRequest> requests_;
   std::thread thread_;
 };

@@ -1,5 +1,6 @@
 #include "userspace/cli/settings.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -175,6 +176,20 @@ TEST_F(SettingsTest, MoreOperationsThanTheKernelSideHoldsAreRefused) {
             "the library presets name 65 operations (sqlite 5, wide 60); gridprobe times at "
             "most 64 per run: profile fewer presets at once, or fewer operations in a copy of "
             "one");
+}
+
+TEST(AlertFlag, SentryTakesTheDsnAsItsUrl) {
+  absl::StatusOr<alerts::DestinationOptions> d =
+      ParseAlertFlag("sentry=https://abc123key@o42.ingest.us.sentry.io/4500000000000001");
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->keys.at("dsn"), "https://abc123key@o42.ingest.us.sentry.io/4500000000000001");
+  EXPECT_TRUE(d->url.empty());
+  absl::StatusOr<alerts::DestinationOptions> bad =
+      ParseAlertFlag("sentry=https://abc123key@o42.ingest.us.sentry.io/");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::HasSubstr("no project id"));
+  EXPECT_THAT(std::string(bad.status().message()), ::testing::Not(::testing::HasSubstr("abc123key")));
+  EXPECT_FALSE(ParseAlertFlag("datadog=https://api.datadoghq.com").ok());  // needs the file's keys
 }
 
 }  // namespace

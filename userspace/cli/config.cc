@@ -364,6 +364,14 @@ class Parser {
       absl::StatusOr<std::unique_ptr<alerts::Destination>> made =
           alerts::MakeDestination(d, &unused);
       if (!made.ok()) {
+        // At the key the message names (a bad 'dsn'), else at the entry.
+        for (const Entry& e : *entries) {
+          if (e.key != "type" &&
+              absl::StrContains(made.status().message(), absl::StrCat("'", e.key, "'"))) {
+            return reader_.ErrorAt(e.value.mark,
+                                   absl::StrCat("'", e.value.path, "': ", made.status().message()));
+          }
+        }
         return reader_.ErrorAt(item.mark,
                                absl::StrCat("'", item.path, "': ", made.status().message()));
       }

@@ -120,7 +120,8 @@ void AddProfileFlags(CLI::App* cmd, ProfileFlags* f) {
       ->capture_default_str();
   cmd->add_option("--alert", f->alerts,
                   "Send alerts to TYPE=URL, e.g. webhook=http://127.0.0.1:9000/hook or "
-                  "alertmanager=http://127.0.0.1:9093 (repeatable; docs/alerts.md)");
+                  "alertmanager=http://127.0.0.1:9093 or sentry=DSN (repeatable; datadog and "
+                  "newrelic in the configuration file; docs/alerts.md)");
   cmd->add_flag("--quiet", f->quiet, "No live table, only the final report");
   cmd->add_flag("--verbose", f->verbose, "Show libbpf's messages");
 }
@@ -145,9 +146,14 @@ absl::StatusOr<alerts::DestinationOptions> ParseAlertFlag(const std::string& tex
     const char* key = getenv("GRIDPROBE_PAGERDUTY_ROUTING_KEY");
     if (key != nullptr) d.keys["routing_key"] = key;
   }
-  if (d.type == "exec" || !alerts::DestinationKeys(d.type)) {
+  if (d.type == "sentry") {  // the DSN is the URL
+    d.keys["dsn"] = d.url;
+    d.url.clear();
+  }
+  if (d.type == "exec" || d.type == "datadog" || d.type == "newrelic" ||
+      !alerts::DestinationKeys(d.type)) {
     return usage(absl::StrCat("TYPE must be one of webhook, alertmanager, slack, pagerduty, "
-                              "console (other types: the configuration file's 'alerts:')"));
+                              "sentry, console (other types: the configuration file's 'alerts:')"));
   }
   alerts::Redactor unused;
   absl::StatusOr<std::unique_ptr<alerts::Destination>> made = alerts::MakeDestination(d, &unused);

@@ -206,9 +206,21 @@ TEST_F(ConfigTest, ErrorsInsideTheBudgetFileNameThatFile) {
 }
 
 TEST_F(ConfigTest, AlertDestinations) {
-  EXPECT_EQ(Error("alerts:\n  - type: sentry\n    dsn: ${TOKEN}\n"),
-            "g.yaml:2:11: unknown alert destination 'sentry' (known: console, webhook, "
-            "alertmanager, exec, pagerduty, slack)");
+  EXPECT_EQ(Error("alerts:\n  - type: sentri\n    dsn: ${TOKEN}\n"),
+            "g.yaml:2:11: unknown alert destination 'sentri'; did you mean 'sentry'? (known: "
+            "console, webhook, alertmanager, exec, pagerduty, slack, sentry, datadog, newrelic)");
+  // A bad DSN is named at its value, and its key is never quoted.
+  std::string dsn_error = Error("alerts:\n  - type: sentry\n    dsn: ${TOKEN}\n");
+  EXPECT_THAT(dsn_error, ::testing::StartsWith("g.yaml:3:10: 'alerts[0].dsn': sentry 'dsn' is "
+                                               "not a DSN ("));
+  EXPECT_THAT(dsn_error, ::testing::Not(::testing::HasSubstr("tok-123")));
+  EXPECT_EQ(Error("alerts:\n  - type: datadog\n    api_key: k\n    site: datadoghq.co\n"),
+            "g.yaml:4:11: 'alerts[0].site': datadog 'site' 'datadoghq.co' is not a Datadog site "
+            "(known: datadoghq.com (us1), us3.datadoghq.com (us3), us5.datadoghq.com (us5), "
+            "datadoghq.eu (eu1), ap1.datadoghq.com (ap1), ap2.datadoghq.com (ap2), "
+            "uk1.datadoghq.com (uk1), ddog-gov.com (us1-fed), us2.ddog-gov.com (us2-fed))");
+  EXPECT_EQ(Error("alerts:\n  - type: newrelic\n    license_key: k\n"),
+            "g.yaml:2:5: 'alerts[0]': newrelic needs 'account_id', the account's number");
   EXPECT_THAT(Error("alerts:\n  - type: console\n    colour: red\n"),
               ::testing::StartsWith("g.yaml:3:5: unknown key 'colour' in 'alerts[0]'"));
   EXPECT_EQ(Error("alerts:\n  - type: webhook\n    url: ftp://x\n"),

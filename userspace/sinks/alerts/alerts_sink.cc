@@ -34,6 +34,7 @@ struct Pending {
   Notification notification;
   std::string outbox_file;  // set when it came from (or went to) the outbox
   bool keepalive = false;
+  bool metrics = false;  // a window's metrics: never outboxed
 };
 
 // What OnEvent hands the dispatcher.
@@ -42,6 +43,7 @@ struct Item {
   IncidentInfo incident;
   std::optional<Notification> stored;  // from the outbox
   std::string outbox_file;
+  std::optional<Request> metrics;  // a window's metrics, formatted by OnWindow
 };
 
 size_t Collect(char* data, size_t size, size_t n, void* out) {
@@ -54,10 +56,13 @@ size_t Collect(char* data, size_t size, size_t n, void* out) {
 size_t Header(char* data, size_t size, size_t n, void* out) {
   size_t len = size * n;
   absl::string_view line(data, len);
-  if (absl::StartsWithIgnoreCase(line, "retry-after:")) {
-    *static_cast<std::string*>(out) =
-        std::string(absl::StripAsciiWhitespace(line.substr(strlen("retry-after:"))));
-  }
+  size_t colon = line.find(':');
+  if (colon == absl::string_view::npos) return len;  // the status line, the blank line
+  auto* headers = static_cast<std::map<std::string, std::string>*>(out);
+  std::string name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+  std::string value(absl::StripAsciiWhitespace(line.substr(colon + 1)));
+  std::string& slot = (*headers)[name];
+  slot = slot.empty() ? value : absl::StrCat(slot, ", ", value);
   return len;
 }
 
@@ -141,7 +146,8 @@ struct AlertsSink::Dest {
   absl::Time not_before = absl::InfinitePast();
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
-  std::string response, retry_after;
+  std::string response;
+  std::map<std::string, std::string> response_headers;
   char errbuf[CURL_ERROR_SIZE] = {};
   std::thread exec;
   std::atomic<bool> exec_done{false};
@@ -284,6 +290,35 @@ void AlertsSink::OnEvent(const Event& event) {
   }
 }
 
+void AlertsSink::OnWindow(const Snapshot& window) {
+  // Formatted here, on the sink's thread, so the dispatcher only sends.
+  std::vector<std::vector<Request>> batches(dests_.size());
+  bool any = false;
+  for (size_t i = 0; i < dests_.size(); ++i) {
+    if (!dests_[i]->destination->wants_metrics()) continue;
+    batches[i] = dests_[i]->destination->Metrics(window);
+    any = any || !batches[i].empty();
+  }
+  if (!any) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t i = 0; i < dests_.size(); ++i) {
+      Dest& d = *dests_[i];
+      for (Request& r : batches[i]) {
+        if (d.queue.size() >= d.options.queue_limit || stop_ || draining_) {
+          ++d.stats.dropped[stop_ || draining_ ? "after_exit" : "queue_full"];
+          continue;
+        }
+        Item item;
+        item.metrics = std::move(r);
+        d.queue.push_back(std::move(item));
+        idle_ = false;
+      }
+    }
+  }
+  curl_multi_wakeup(static_cast<CURLM*>(multi_));
+}
+
 namespace {
 
 // The outbox file of one notification: <dir>/<name>/<time ns>-<seq>.json.
@@ -312,6 +347,10 @@ void AlertsSink::Run() {
   auto outbox = [&](Dest& d, Pending& p) {
     if (p.keepalive) return;
     std::lock_guard<std::mutex> lock(mu_);
+    if (p.metrics) {
+      ++d.stats.dropped["metrics_undelivered"];
+      return;
+    }
     if (!p.outbox_file.empty()) {  // already there, from a previous run
       ++d.stats.outboxed;
       return;
@@ -328,7 +367,10 @@ void AlertsSink::Run() {
     d.in_flight = false;
     Pending& p = d.pending.front();
     absl::Time now = hooks_.now();
-    Verdict v = Judge(r);
+    Destination::Answer answer = d.destination->Interpret(r, now);
+    Verdict v = answer.verdict;
+    // A receiver's rate limit holds every later request too.
+    d.not_before = std::max(d.not_before, answer.hold_until);
     std::string what = r.status != 0 ? absl::StrCat("HTTP ", r.status, r.body.empty() ? "" : ": ",
                                                     r.body)
                                      : r.error;
@@ -342,6 +384,8 @@ void AlertsSink::Run() {
       std::lock_guard<std::mutex> lock(mu_);
       if (p.keepalive) {
         ++d.stats.refreshed;
+      } else if (p.metrics) {
+        ++d.stats.metrics_sent;
       } else {
         ++d.stats.sent;
         if (!p.outbox_file.empty()) {
@@ -364,7 +408,7 @@ void AlertsSink::Run() {
                 ParseRetryAfter(r.retry_after, now, d.options.retry_after_cap)) {
           wait = std::max(wait, *ra);
         }
-        d.not_before = now + wait;
+        d.not_before = std::max(now + wait, answer.hold_until);
         std::lock_guard<std::mutex> lock(mu_);
         ++d.stats.retried;
         d.stats.last_error = shown;
@@ -417,7 +461,7 @@ void AlertsSink::Run() {
     CURL* e = d.easy;
     curl_easy_reset(e);
     d.response.clear();
-    d.retry_after.clear();
+    d.response_headers.clear();
     d.errbuf[0] = 0;
     if (d.headers != nullptr) curl_slist_free_all(d.headers);
     d.headers = curl_slist_append(nullptr, "Expect:");
@@ -440,7 +484,7 @@ void AlertsSink::Run() {
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &Collect);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, &d.response);
     curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &Header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, &d.retry_after);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, &d.response_headers);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, d.errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, &d);
     curl_multi_add_handle(multi, e);
@@ -497,6 +541,12 @@ void AlertsSink::Run() {
       }
       for (Item& item : items) {
         Pending p;
+        if (item.metrics) {
+          p.request = *std::move(item.metrics);
+          p.metrics = true;
+          d.pending.push_back(std::move(p));
+          continue;
+        }
         p.notification = item.stored ? *std::move(item.stored)
                                      : Notification{EventJson(*item.event), item.incident};
         p.outbox_file = item.outbox_file;
@@ -551,7 +601,10 @@ void AlertsSink::Run() {
       if (code == CURLE_OK) {
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &r.status);
         r.body = d->response;
-        r.retry_after = d->retry_after;
+        r.headers = d->response_headers;
+        if (auto it = r.headers.find("retry-after"); it != r.headers.end()) {
+          r.retry_after = it->second;
+        }
       } else {
         r.timed_out = code == CURLE_OPERATION_TIMEDOUT;
         r.error = d->errbuf[0] != 0 ? d->errbuf : curl_easy_strerror(code);
@@ -593,6 +646,11 @@ void AlertsSink::Run() {
     }
     for (Item& item : items) {
       Pending p;
+      if (item.metrics) {
+        p.metrics = true;
+        d.pending.push_back(std::move(p));
+        continue;
+      }
       p.notification = item.stored ? *std::move(item.stored)
                                    : Notification{EventJson(*item.event), item.incident};
       p.outbox_file = item.outbox_file;
@@ -676,6 +734,7 @@ void AlertsSink::AddToReport(nlohmann::json* report) {
                     {"outboxed", s.outboxed},
                     {"redelivered", s.redelivered},
                     {"refreshed", s.refreshed},
+                    {"metrics_sent", s.metrics_sent},
                     {"exit_nonzero", s.exit_nonzero},
                     {"last_error", s.last_error}});
   }

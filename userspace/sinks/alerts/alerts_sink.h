@@ -44,6 +44,7 @@ struct DestinationStats {
   uint64_t outboxed = 0;   // left in the outbox for the next run
   uint64_t redelivered = 0;  // of `sent`: taken from a previous run's outbox
   uint64_t refreshed = 0;  // keep-alive posts (Alertmanager)
+  uint64_t metrics_sent = 0;  // metric posts of windows (Datadog, New Relic)
   uint64_t exit_nonzero = 0;
   std::map<std::string, uint64_t> dropped;  // by reason
   std::string last_error;  // redacted
@@ -66,6 +67,9 @@ class AlertsSink : public Sink {
 
   const char* name() const override { return "alerts"; }
   void OnEvent(const Event& event) override;
+  // Destinations that take metrics (Datadog series, New Relic metrics) get
+  // the window's; formatted here, queued like notifications.
+  void OnWindow(const Snapshot& window) override;
   // Delivers for up to the longest drain_timeout, then moves what is left
   // to the outbox and stops the dispatcher.
   void Drain() override;

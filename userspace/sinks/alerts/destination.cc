@@ -1,5 +1,10 @@
 #include "userspace/sinks/alerts/destination.h"
 
+#include <openssl/evp.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "userspace/model/format.h"
 
@@ -110,6 +115,61 @@ std::string UserAgent() { return "gridprobe/0.1.0"; }
 
 std::string Rfc3339Seconds(absl::Time t) {
   return absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", t, absl::UTCTimeZone());
+}
+
+std::vector<std::pair<const char*, double>> LatencyFigures(const OpStats& op) {
+  return {{"p50", static_cast<double>(op.p50_ns)},
+          {"p95", static_cast<double>(op.p95_ns)},
+          {"p99", static_cast<double>(op.p99_ns)},
+          {"max", static_cast<double>(op.max_ns)}};
+}
+
+std::string HostName() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || buf[0] == 0) return "localhost";
+  return buf;
+}
+
+absl::StatusOr<std::string> Gzip(absl::string_view data) {
+  z_stream z{};
+  // windowBits 15 + 16: the gzip wrapper, as sentry-native writes it.
+  if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return absl::InternalError("zlib: deflateInit2 failed");
+  }
+  std::string out(deflateBound(&z, data.size()), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  z.avail_in = static_cast<uInt>(data.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  int rc = deflate(&z, Z_FINISH);
+  out.resize(z.total_out);
+  deflateEnd(&z);
+  if (rc != Z_STREAM_END) return absl::InternalError("zlib: deflate did not finish");
+  return out;
+}
+
+std::string Sha256Hex(absl::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(md), static_cast<size_t>(len)));
+}
+
+std::string Truncate(absl::string_view text, size_t max) {
+  if (text.size() <= max) return std::string(text);
+  size_t n = max;
+  // Back up over continuation bytes (10xxxxxx) to a sequence start.
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return std::string(text.substr(0, n));
+}
+
+absl::StatusOr<bool> BoolKey(const DestinationOptions& options, const std::string& key, bool def) {
+  auto it = options.keys.find(key);
+  if (it == options.keys.end()) return def;
+  if (it->second == "true") return true;
+  if (it->second == "false") return false;
+  return absl::InvalidArgumentError(absl::StrCat("'", key, "' must be true or false"));
 }
 
 }  // namespace gridprobe::alerts

@@ -6,12 +6,14 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "userspace/model/snapshot.h"
 #include "userspace/sinks/alerts/incident.h"
 #include "userspace/sinks/alerts/options.h"
 #include "userspace/sinks/alerts/policy.h"
@@ -52,6 +54,25 @@ class Destination {
   // (Alertmanager's endsAt), due at `now`. Called when the destination is
   // idle.
   virtual std::vector<Request> KeepAlive(absl::Time now) { return {}; }
+
+  // What an answer means: the verdict (default: Judge(result)) and a time
+  // before which this destination sends nothing more (a receiver's rate
+  // limit: Sentry's X-Sentry-Rate-Limits, Datadog's X-RateLimit-Reset);
+  // InfinitePast for none. Called on the dispatcher thread.
+  struct Answer {
+    Verdict verdict = Verdict::kDelivered;
+    absl::Time hold_until = absl::InfinitePast();
+  };
+  virtual Answer Interpret(const AttemptResult& result, absl::Time now) {
+    return {Judge(result), absl::InfinitePast()};
+  }
+
+  // Metric requests for one window (Datadog series, New Relic metrics);
+  // empty for destinations that take no metrics. Called on the sink's
+  // thread, concurrently with Format: it must not touch Format's state.
+  // Metrics are not outboxed: a point is worth nothing the next day.
+  virtual bool wants_metrics() const { return false; }
+  virtual std::vector<Request> Metrics(const Snapshot& window) { return {}; }
 };
 
 // Makes the destination of `options.type`, adding its secrets to
@@ -70,6 +91,18 @@ std::string FamilyLabel(const nlohmann::json& event);  // "violation", ...
 std::string Subject(const nlohmann::json& event);
 std::string UserAgent();  // "gridprobe/0.1.0"
 std::string Rfc3339Seconds(absl::Time t);
+// p50, p95, p99 and max of an operation's window, in ns.
+std::vector<std::pair<const char*, double>> LatencyFigures(const OpStats& op);
+// This machine's host name ("localhost" when it has none).
+std::string HostName();
+// The gzip stream (RFC 1952) of `data`.
+absl::StatusOr<std::string> Gzip(absl::string_view data);
+// Lowercase hex SHA-256 of `data`.
+std::string Sha256Hex(absl::string_view data);
+// `text` cut to at most `max` bytes without splitting a UTF-8 sequence.
+std::string Truncate(absl::string_view text, size_t max);
+// "true" or "false" in keys[key], else `def`; an error names the key.
+absl::StatusOr<bool> BoolKey(const DestinationOptions& options, const std::string& key, bool def);
 
 }  // namespace gridprobe::alerts
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,6 +21,9 @@ struct AttemptResult {
   std::string error;        // transport error ("Connection refused", "timed out")
   std::string body;         // the first KiB of the response
   std::string retry_after;  // the header, as sent
+  // Every response header, names lowercased; repeated headers joined by
+  // ", " (X-Sentry-Rate-Limits, X-RateLimit-Reset, ...).
+  std::map<std::string, std::string> headers;
   bool timed_out = false;
   // exec: the command's exit status (-1: killed).
   std::optional<int> exit_status;
